@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"clientele/shared/apigw"
+	"clientele/shared/dynamo"
+	"clientele/shared/event"
+	"clientele/shared/fault"
+	"clientele/shared/idempotency"
+	"clientele/shared/member"
+)
+
+// Publisher sends events after their transaction committed.
+type Publisher interface {
+	Publish(ctx context.Context, evs ...event.Envelope) error
+}
+
+// Outbox forgets events once they were published.
+type Outbox interface {
+	Done(ctx context.Context, ids ...string) error
+}
+
+// Handler serves the members HTTP API.
+type Handler struct {
+	Members     member.Store
+	Idempotency idempotency.Store
+	Outbox      Outbox
+	Publisher   Publisher
+	Rules       member.Rules
+	Log         *slog.Logger
+	Now         func() time.Time
+	// Service names the function in event envelopes.
+	Service string
+}
+
+// Router maps the members routes to their handlers. Each route states the
+// callers it accepts.
+func (h *Handler) Router() *apigw.Router {
+	r := apigw.NewRouter(h.Log)
+	r.Handle("POST /v1/members", h.signup)
+	r.Handle("GET /v1/members/{id}", h.get)
+	r.Handle("PATCH /v1/members/{id}", h.patch)
+	r.Handle("DELETE /v1/members/{id}", h.erase)
+	r.Handle("PUT /v1/members/{id}/consents", h.putConsents)
+	r.Handle("GET /v1/members/{id}/export", h.export)
+	return r
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// render is the one way a member becomes a response, so a stored receipt and
+// the live response are byte-identical.
+func render(status int, m member.Member, extra ...string) apigw.Response {
+	headers := append([]string{"ETag", apigw.ETag(m.Version)}, extra...)
+	return apigw.JSON(status, m, headers...)
+}
+
+func receiptOf(resp apigw.Response, subject string) idempotency.Receipt {
+	return idempotency.Receipt{Status: resp.StatusCode, Headers: resp.Headers, Body: resp.Body, Subject: subject}
+}
+
+// idempotent runs a write under the request's Idempotency-Key, if it has
+// one: a replay returns the stored response, a different request with the
+// same key or a concurrent duplicate is a Conflict. do must store the
+// receipt in its own transaction (member.Write).
+func (h *Handler) idempotent(ctx context.Context, req apigw.Request, caller apigw.Caller,
+	do func(res *idempotency.Reservation) (apigw.Response, error)) (apigw.Response, error) {
+	key := apigw.Header(req, idempotency.HeaderName)
+	if key == "" {
+		return do(nil)
+	}
+	if err := idempotency.ValidateKey(key); err != nil {
+		return apigw.Response{}, err
+	}
+	body, err := apigw.Body(req)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	var tok [16]byte
+	_, _ = rand.Read(tok[:])
+	res := idempotency.Reservation{
+		StorageKey:  idempotency.StorageKey(caller.Kind.String()+":"+caller.Subject+" "+req.RouteKey, key),
+		RequestHash: idempotency.RequestHash(req.RequestContext.HTTP.Method, req.RawPath, body),
+		Token:       hex.EncodeToString(tok[:]),
+	}
+	prior, err := h.Idempotency.Reserve(ctx, res, h.now())
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if prior != nil {
+		headers := map[string]string{}
+		for k, v := range prior.Headers {
+			headers[k] = v
+		}
+		headers["Idempotent-Replayed"] = "true"
+		return apigw.Response{StatusCode: prior.Status, Headers: headers, Body: prior.Body}, nil
+	}
+	resp, err := do(&res)
+	if err != nil {
+		if rerr := h.Idempotency.Release(ctx, res); rerr != nil {
+			h.Log.WarnContext(ctx, "release idempotency key", "error", rerr.Error())
+		}
+		return apigw.Response{}, err
+	}
+	return resp, nil
+}
+
+// publish sends committed events and clears them from the outbox. A failure
+// leaves them in the outbox for the relay; the change itself stands.
+func (h *Handler) publish(ctx context.Context, evs []event.Envelope) {
+	if len(evs) == 0 {
+		return
+	}
+	if err := h.Publisher.Publish(ctx, evs...); err != nil {
+		h.Log.WarnContext(ctx, "publish deferred to outbox relay", "error", err.Error())
+		return
+	}
+	ids := make([]string, len(evs))
+	for i, e := range evs {
+		ids[i] = e.ID
+	}
+	if err := h.Outbox.Done(ctx, ids...); err != nil {
+		h.Log.WarnContext(ctx, "clear outbox", "error", err.Error())
+	}
+}
+
+// events returns a Write.Events function that builds the events once and
+// remembers them for publishing after the commit.
+func eventsOnce(build func(member.Member) ([]event.Envelope, error), out *[]event.Envelope) func(member.Member) ([]event.Envelope, error) {
+	return func(m member.Member) ([]event.Envelope, error) {
+		evs, err := build(m)
+		*out = evs
+		return evs, err
+	}
+}
+
+func (h *Handler) signup(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	caller, err := apigw.CallerOf(req)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if err := caller.Allow(apigw.ServiceCaller, apigw.StaffCaller); err != nil {
+		return apigw.Response{}, err
+	}
+	var in member.SignupInput
+	if err := apigw.DecodeJSON(req, &in); err != nil {
+		return apigw.Response{}, err
+	}
+	now := h.now()
+	m, history, err := member.NewMember(in, caller.Kind.String(), now, h.Rules)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if in.ReferralCode != "" {
+		ref, err := h.Members.ReferrerOf(ctx, strings.ToUpper(in.ReferralCode))
+		if fault.Is(err, fault.NotFound) {
+			return apigw.Response{}, fault.Field("referral_code", "no member has this referral code")
+		}
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		m.ReferredBy = ref
+	}
+	return h.idempotent(ctx, req, caller, func(res *idempotency.Reservation) (apigw.Response, error) {
+		var evs []event.Envelope
+		for attempt := 0; ; attempt++ {
+			m.ID = event.NewID(now)
+			m.ReferralCode = member.NewReferralCode()
+			w := member.Write{
+				Reservation: res,
+				Receipt: func(m member.Member) (idempotency.Receipt, error) {
+					return receiptOf(render(http.StatusCreated, m, "Location", "/v1/members/"+m.ID), m.ID), nil
+				},
+				Events: eventsOnce(func(m member.Member) ([]event.Envelope, error) {
+					e, err := event.New(event.TypeMemberRegistered, h.Service, now, event.MemberRegistered{
+						MemberID: m.ID, SignupChannel: string(m.SignupChannel), ReferredBy: m.ReferredBy, RegisteredAt: m.CreatedAt,
+					})
+					return []event.Envelope{e}, err
+				}, &evs),
+			}
+			err := h.Members.Create(ctx, m, history, w)
+			if dynamo.IsReferralCollision(err) && attempt < 5 {
+				continue
+			}
+			if err != nil {
+				return apigw.Response{}, err
+			}
+			break
+		}
+		h.Log.InfoContext(ctx, "member registered", "member_id", m.ID, "channel", string(m.SignupChannel))
+		h.publish(ctx, evs)
+		return render(http.StatusCreated, m, "Location", "/v1/members/"+m.ID), nil
+	})
+}
+
+// target authorises the caller for the member named in the path.
+func target(req apigw.Request) (apigw.Caller, string, error) {
+	caller, err := apigw.CallerOf(req)
+	if err != nil {
+		return caller, "", err
+	}
+	id, err := apigw.PathParam(req, "id")
+	if err != nil {
+		return caller, "", err
+	}
+	if err := caller.Allow(apigw.MemberCaller, apigw.StaffCaller); err != nil {
+		return caller, "", err
+	}
+	return caller, id, caller.AllowMember(id)
+}
+
+func (h *Handler) get(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	_, id, err := target(req)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	m, err := h.Members.Get(ctx, id)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return render(http.StatusOK, m), nil
+}
+
+func (h *Handler) patch(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	caller, id, err := target(req)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	want, err := apigw.IfMatch(req)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	var in member.PatchInput
+	if err := apigw.DecodeJSON(req, &in); err != nil {
+		return apigw.Response{}, err
+	}
+	return h.idempotent(ctx, req, caller, func(res *idempotency.Reservation) (apigw.Response, error) {
+		m, err := h.Members.Update(ctx, id, func(m *member.Member) ([]member.ConsentRecord, error) {
+			if m.Version != want {
+				return nil, &fault.Error{Kind: fault.PreconditionFailed, Message: "the member changed since you read it; read it again",
+					Extra: map[string]any{"current_etag": apigw.ETag(m.Version)}}
+			}
+			return nil, member.ApplyPatch(m, in, h.now(), h.Rules)
+		}, member.Write{Reservation: res, Receipt: func(m member.Member) (idempotency.Receipt, error) {
+			return receiptOf(render(http.StatusOK, m), m.ID), nil
+		}})
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		h.Log.InfoContext(ctx, "member updated", "member_id", m.ID, "version", m.Version)
+		return render(http.StatusOK, m), nil
+	})
+}
+
+func (h *Handler) putConsents(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	caller, id, err := target(req)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	var in member.ConsentsInput
+	if err := apigw.DecodeJSON(req, &in); err != nil {
+		return apigw.Response{}, err
+	}
+	return h.idempotent(ctx, req, caller, func(res *idempotency.Reservation) (apigw.Response, error) {
+		m, err := h.Members.Update(ctx, id, func(m *member.Member) ([]member.ConsentRecord, error) {
+			return member.ApplyConsents(m, in, caller.Kind.String(), h.now())
+		}, member.Write{Reservation: res, Receipt: func(m member.Member) (idempotency.Receipt, error) {
+			return receiptOf(render(http.StatusOK, m), m.ID), nil
+		}})
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		h.Log.InfoContext(ctx, "consents recorded", "member_id", m.ID, "changes", len(in.Consents))
+		return render(http.StatusOK, m), nil
+	})
+}
+
+func (h *Handler) erase(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	caller, id, err := target(req)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return h.idempotent(ctx, req, caller, func(res *idempotency.Reservation) (apigw.Response, error) {
+		now := h.now()
+		var evs []event.Envelope
+		tomb, err := h.Members.Erase(ctx, id, now, member.Write{
+			Reservation: res,
+			Receipt: func(m member.Member) (idempotency.Receipt, error) {
+				return receiptOf(render(http.StatusOK, m), ""), nil
+			},
+			Events: eventsOnce(func(m member.Member) ([]event.Envelope, error) {
+				e, err := event.New(event.TypeMemberErased, h.Service, now, event.MemberErased{MemberID: m.ID, ErasedAt: m.ErasedAt})
+				return []event.Envelope{e}, err
+			}, &evs),
+		})
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		h.Log.InfoContext(ctx, "member erased", "member_id", id)
+		h.publish(ctx, evs)
+		return render(http.StatusOK, tomb), nil
+	})
+}
+
+// Export is the machine-readable document of everything held about a member.
+type Export struct {
+	Format         string                 `json:"format"`
+	GeneratedAt    time.Time              `json:"generated_at"`
+	Member         member.Member          `json:"member"`
+	ConsentHistory []member.ConsentRecord `json:"consent_history"`
+	// Domains lists what each domain holds; other domains add theirs as
+	// they land (points, feedback, surveys, segments).
+	Domains map[string]any `json:"domains"`
+}
+
+func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	_, id, err := target(req)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	m, err := h.Members.Get(ctx, id)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	hist, err := h.Members.ConsentHistory(ctx, id)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if hist == nil {
+		hist = []member.ConsentRecord{}
+	}
+	h.Log.InfoContext(ctx, "member exported", "member_id", id)
+	return apigw.JSON(http.StatusOK, Export{
+		Format: "clientele.export.v1", GeneratedAt: h.now().UTC(), Member: m, ConsentHistory: hist,
+		Domains: map[string]any{},
+	}, "Content-Disposition", `attachment; filename="member-`+id+`.json"`), nil
+}

@@ -1,0 +1,62 @@
+// Command members-api is the members HTTP API: signup, profile, consents,
+// erasure and export, behind API Gateway's HTTP API.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"clientele/shared/dynamo"
+	"clientele/shared/env"
+	"clientele/shared/idempotency"
+	"clientele/shared/logging"
+	"clientele/shared/member"
+	"clientele/shared/queue"
+)
+
+const service = "members-api"
+
+func main() {
+	log := logging.New(os.Stdout, service)
+	h, err := newHandler(context.Background())
+	if err != nil {
+		log.Error("startup failed", "error", err.Error())
+		os.Exit(1)
+	}
+	h.Log = log
+	lambda.Start(h.Router().Serve)
+}
+
+func newHandler(ctx context.Context) (*Handler, error) {
+	table, err := env.Lookup(env.TableVar("members"))
+	if err != nil {
+		return nil, err
+	}
+	key, err := env.Lookup(env.HMACKey)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := queue.RoutesFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	db, err := dynamo.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	sqsClient, err := queue.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	var idem idempotency.Store = &dynamo.IdempotencyStore{Client: db, Table: table}
+	return &Handler{
+		Members:     &dynamo.MemberStore{Client: db, Table: table, Key: []byte(key)},
+		Idempotency: idem,
+		Outbox:      &dynamo.Outbox{Client: db, Table: table},
+		Publisher:   &queue.Publisher{SQS: sqsClient, Routes: routes},
+		Rules:       member.Rules{DefaultRegion: env.Or(env.DefaultPhoneRegion, "CN")},
+		Service:     service,
+	}, nil
+}

@@ -1,0 +1,334 @@
+// Package topology describes the whole of Clientele as plain Go data: every
+// function, HTTP route, queue, schedule and table, and what each function may
+// touch. The CDK stack (infra) and the local runner (infra/local) both
+// interpret it, so a route, queue, schedule, variable or grant cannot exist in
+// one and be missing in the other.
+package topology
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"clientele/shared/env"
+)
+
+// Architecture of a function's binary on AWS.
+type Architecture string
+
+// Architectures.
+const (
+	ARM64 Architecture = "arm64"
+	X8664 Architecture = "x86_64"
+)
+
+// Caller is a kind of token a route accepts.
+type Caller string
+
+// Callers. A member token's sub is a member id; staff tokens carry the scope
+// or group "staff"; service tokens carry the scope "members:write".
+const (
+	Member  Caller = "member"
+	Staff   Caller = "staff"
+	Service Caller = "service"
+)
+
+// Function is one Lambda function: one package main under functions/.
+type Function struct {
+	// Name is the logical name ("members-api"); binaries go to bin/<Name>/bootstrap.
+	Name string
+	// Entry is the package directory relative to the module root.
+	Entry        string
+	Description  string
+	MemoryMB     int
+	Timeout      time.Duration
+	Architecture Architecture
+	// Env holds static variables beyond those derived from grants.
+	Env map[string]string
+	// ReadsTables and WritesTables name tables; writing implies reading.
+	ReadsTables  []string
+	WritesTables []string
+	// Publishes names event types the function emits; it may send to every
+	// queue that subscribes to one of them.
+	Publishes []string
+}
+
+// Route is one HTTP API route.
+type Route struct {
+	Method string
+	// Path uses API Gateway's syntax: /v1/members/{id}.
+	Path     string
+	Function string
+	// Callers lists the tokens the route accepts; the function checks which
+	// member a member token may touch. Empty means no authorizer (not used).
+	Callers []Caller
+}
+
+// Queue is one standard SQS queue with its dead-letter queue.
+type Queue struct {
+	Name string
+	// Subscribes lists the event types delivered to this queue.
+	Subscribes []string
+	// Consumer is the function fed by this queue; "" while no domain
+	// consumes it yet (messages wait, and the DLQ alarm still applies).
+	Consumer string
+	// BatchSize and BatchWindow configure the event source mapping.
+	BatchSize   int
+	BatchWindow time.Duration
+	// MaxReceiveCount is the number of receives before redrive to the DLQ.
+	MaxReceiveCount int
+	// Retention of messages in the queue and the DLQ.
+	Retention    time.Duration
+	DLQRetention time.Duration
+}
+
+// Schedule invokes a function on a cron expression.
+type Schedule struct {
+	Name string
+	// Cron is a five-field cron expression in UTC: "0 2 * * *".
+	Cron     string
+	Function string
+	// Payload is the JSON document the function receives.
+	Payload string
+}
+
+// KeyType is a DynamoDB attribute type for keys.
+type KeyType string
+
+// Key types.
+const (
+	String KeyType = "S"
+	Number KeyType = "N"
+)
+
+// Key is a key attribute.
+type Key struct {
+	Name string
+	Type KeyType
+}
+
+// Index is a global secondary index projecting all attributes.
+type Index struct {
+	Name         string
+	PartitionKey Key
+	SortKey      *Key
+}
+
+// Table is one DynamoDB table (on-demand, encrypted, point-in-time recovery).
+type Table struct {
+	Name         string
+	PartitionKey Key
+	SortKey      *Key
+	Indexes      []Index
+	// TTLAttribute holds an epoch-seconds expiry; DynamoDB deletes expired
+	// items eventually, so code must check expiry itself.
+	TTLAttribute string
+}
+
+// System is the whole deployment.
+type System struct {
+	Functions []Function
+	Routes    []Route
+	Queues    []Queue
+	Schedules []Schedule
+	Tables    []Table
+}
+
+// Function returns the named function.
+func (s System) Function(name string) (Function, bool) {
+	for _, f := range s.Functions {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// Queue returns the named queue.
+func (s System) Queue(name string) (Queue, bool) {
+	for _, q := range s.Queues {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return Queue{}, false
+}
+
+// DLQName is the name of a queue's dead-letter queue.
+func DLQName(queue string) string { return queue + "-dlq" }
+
+// VisibilityTimeout is the queue's visibility timeout: six times its
+// consumer's timeout (AWS's advice for event source mappings), at least 30 s.
+func (s System) VisibilityTimeout(q Queue) time.Duration {
+	v := 30 * time.Second
+	if f, ok := s.Function(q.Consumer); ok && 6*f.Timeout > v {
+		v = 6 * f.Timeout
+	}
+	return v
+}
+
+// SendsTo lists the queues a function may send to: those subscribing to an
+// event type it publishes.
+func (s System) SendsTo(function string) []string {
+	f, ok := s.Function(function)
+	if !ok {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, q := range s.Queues {
+		for _, t := range q.Subscribes {
+			for _, p := range f.Publishes {
+				if t == p {
+					set[q.Name] = true
+				}
+			}
+		}
+	}
+	return sortedKeys(set)
+}
+
+// Consumes lists the queues feeding a function.
+func (s System) Consumes(function string) []string {
+	var out []string
+	for _, q := range s.Queues {
+		if q.Consumer == function {
+			out = append(out, q.Name)
+		}
+	}
+	return out
+}
+
+// TablesOf lists every table a function may read (including those it writes).
+func (s System) TablesOf(function string) []string {
+	f, _ := s.Function(function)
+	set := map[string]bool{}
+	for _, t := range f.ReadsTables {
+		set[t] = true
+	}
+	for _, t := range f.WritesTables {
+		set[t] = true
+	}
+	return sortedKeys(set)
+}
+
+// EventRoutes maps each event type the function publishes to its queues.
+func (s System) EventRoutes(function string) map[string][]string {
+	f, _ := s.Function(function)
+	out := map[string][]string{}
+	for _, p := range f.Publishes {
+		for _, q := range s.Queues {
+			for _, t := range q.Subscribes {
+				if t == p {
+					out[p] = append(out[p], q.Name)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Environment is the set of variables a function gets, given how the
+// interpreter names tables and queues (physical names or tokens on AWS,
+// logical names and loopback URLs locally). Both interpreters call this, so
+// the variable names cannot differ.
+func (s System) Environment(function, stage string, tableName, queueURL func(string) string) map[string]string {
+	f, _ := s.Function(function)
+	out := map[string]string{
+		env.Service:     f.Name,
+		env.Stage:       stage,
+		env.EventRoutes: env.FormatEventRoutes(s.EventRoutes(function)),
+	}
+	for k, v := range f.Env {
+		out[k] = v
+	}
+	for _, t := range s.TablesOf(function) {
+		out[env.TableVar(t)] = tableName(t)
+	}
+	for _, q := range s.SendsTo(function) {
+		out[env.QueueURLVar(q)] = queueURL(q)
+	}
+	return out
+}
+
+// Validate checks the references and limits the interpreters rely on.
+func (s System) Validate() error {
+	var errs []string
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	fns := map[string]bool{}
+	for _, f := range s.Functions {
+		if fns[f.Name] {
+			bad("function %s declared twice", f.Name)
+		}
+		fns[f.Name] = true
+		if f.Entry == "" || strings.HasPrefix(f.Entry, "/") || strings.Contains(f.Entry, "..") {
+			bad("function %s: entry %q must be a relative package directory", f.Name, f.Entry)
+		}
+		if f.MemoryMB < 128 || f.MemoryMB > 10240 {
+			bad("function %s: memory %d MB out of range", f.Name, f.MemoryMB)
+		}
+		if f.Timeout <= 0 || f.Timeout > 15*time.Minute {
+			bad("function %s: timeout %s out of range", f.Name, f.Timeout)
+		}
+	}
+	tables := map[string]bool{}
+	for _, t := range s.Tables {
+		tables[t.Name] = true
+	}
+	for _, f := range s.Functions {
+		for _, t := range append(append([]string{}, f.ReadsTables...), f.WritesTables...) {
+			if !tables[t] {
+				bad("function %s: unknown table %s", f.Name, t)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range s.Routes {
+		key := r.Method + " " + r.Path
+		if seen[key] {
+			bad("route %s declared twice", key)
+		}
+		seen[key] = true
+		if !fns[r.Function] {
+			bad("route %s: unknown function %s", key, r.Function)
+		}
+		if len(r.Callers) == 0 {
+			bad("route %s: no callers", key)
+		}
+	}
+	for _, q := range s.Queues {
+		if q.Consumer != "" && !fns[q.Consumer] {
+			bad("queue %s: unknown consumer %s", q.Name, q.Consumer)
+		}
+		if q.MaxReceiveCount < 1 {
+			bad("queue %s: maxReceiveCount must be positive", q.Name)
+		}
+		if q.BatchSize < 1 || q.BatchSize > 10000 {
+			bad("queue %s: batch size %d out of range", q.Name, q.BatchSize)
+		}
+		if q.BatchSize > 10 && q.BatchWindow == 0 {
+			bad("queue %s: batch size above 10 needs a batch window", q.Name)
+		}
+	}
+	for _, sc := range s.Schedules {
+		if !fns[sc.Function] {
+			bad("schedule %s: unknown function %s", sc.Name, sc.Function)
+		}
+		if len(strings.Fields(sc.Cron)) != 5 {
+			bad("schedule %s: cron %q must have five fields", sc.Name, sc.Cron)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("topology: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
