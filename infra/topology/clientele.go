@@ -38,6 +38,21 @@ func Clientele() System {
 			Architecture: ARM64,
 			WritesTables: []string{MembersTable},
 			Publishes:    []string{MemberRegistered, MemberErased},
+		}, {
+			Name:         "outbox-relay",
+			Entry:        "functions/outbox/relay",
+			Description:  "Publishes events left in table outboxes by functions that stopped between commit and send",
+			MemoryMB:     128,
+			Timeout:      60 * time.Second,
+			Architecture: ARM64,
+			WritesTables: []string{MembersTable},
+			Publishes:    []string{MemberRegistered, MemberErased},
+		}},
+		Schedules: []Schedule{{
+			Name:     "outbox-relay",
+			Cron:     "* * * * *",
+			Function: "outbox-relay",
+			Payload:  `{"source":"schedule"}`,
 		}},
 		Routes: []Route{
 			{Method: "POST", Path: "/v1/members", Function: "members-api", Callers: []Caller{Service, Staff}},
