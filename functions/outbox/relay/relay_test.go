@@ -96,4 +96,3 @@ func TestTablesFromEnv(t *testing.T) {
 		t.Errorf("tables = %v", got)
 	}
 }
-
