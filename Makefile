@@ -40,7 +40,7 @@ lint: ## gofmt, go vet and the import rules from DESIGN.md
 build: ## build arm64 bin/<function>/bootstrap for every function in the topology
 	@set -e; $(GO) run ./infra/topology/cmd/functions -entries | while read -r name entry; do \
 		echo "build $$name ($$entry)"; \
-		CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o bin/$$name/bootstrap ./$$entry; \
+		rm -f bin/$$name/bootstrap; CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o bin/$$name/bootstrap ./$$entry; \
 	done
 
 synth: ## synthesize CloudFormation into cdk.out/ (no AWS account needed)

@@ -2,6 +2,7 @@ package member
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -10,9 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"clientele/shared/fault"
+	"clientele/shared/phone"
 )
 
 // Rules are the settings validation depends on.
@@ -98,15 +98,14 @@ func NormalizeEmail(s string) (string, error) {
 // NormalizePhone parses a phone number (with the default region when it has
 // no country code) into E.164.
 func NormalizePhone(s, region string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 32 {
-		return "", fmt.Errorf("not a phone number")
+	e164, err := phone.Normalize(s, region)
+	if errors.Is(err, phone.ErrRegion) {
+		return "", fmt.Errorf("default region %q is not known", region)
 	}
-	n, err := phonenumbers.Parse(s, region)
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	if err != nil {
 		return "", fmt.Errorf("not a valid phone number")
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	return e164, nil
 }
 
 // NormalizeName trims a name and checks its length and characters.
