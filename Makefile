@@ -43,7 +43,7 @@ build: ## build arm64 bin/<function>/bootstrap for every function in the topolog
 		rm -f bin/$$name/bootstrap; CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o bin/$$name/bootstrap ./$$entry; \
 	done
 
-synth: ## synthesize CloudFormation into cdk.out/ (no AWS account needed)
+synth: build ## synthesize CloudFormation into cdk.out/ (no AWS account needed)
 	$(CDK) synth --quiet
 
 diff: build ## compare the stack with what is deployed (needs AWS credentials)

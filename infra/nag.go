@@ -1,0 +1,81 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"clientele/infra/topology"
+)
+
+// Reasons for the cdk-nag findings the stack accepts. Each names what is
+// accepted and why; everything else cdk-nag's AwsSolutions pack checks is
+// fixed in the resources themselves.
+const (
+	reasonKMSGrantWildcards = "kms:GenerateDataKey* and kms:ReEncrypt* come from CDK's Grant* methods for tables and queues " +
+		"encrypted with the stack's data key: the statement names that one key, and the wildcards only cover the " +
+		"variants of those two operations DynamoDB and SQS call on the function's behalf."
+	reasonIndexWildcard = "Queries on the table's global secondary indexes (from CDK's table Grant* methods): " +
+		"<table ARN>/index/* covers only indexes of this one table, which the topology declares."
+	reasonHMACKeyRotation = "The HMAC key keys uniqueness items and signs pagination cursors kept in the tables; " +
+		"rotating it on a schedule would orphan every uniqueness item keyed with the old value, so it is rotated " +
+		"deliberately, together with a re-keying migration, never automatically."
+	reasonUserPoolPlusTier = "The default user pool is a starting point on the Essentials plan: Plus (threat protection) " +
+		"is billed per monthly active user, a cost each brand decides for its member base; production deployments " +
+		"may point the API at the brand's own identity provider with the jwtIssuer/jwtAudience context instead."
+	reasonUserPoolOptionalMFA = "MFA is optional (TOTP): members of a retail loyalty programme sign in from the brand's " +
+		"app and forcing a second factor on every member is a product decision; staff and service accounts " +
+		"should enrol TOTP, and a brand's own identity provider can enforce MFA."
+)
+
+// suppressAcceptedFindings records, with reasons, the cdk-nag findings on
+// the functions' roles and the HMAC key.
+func (s *clienteleStack) suppressAcceptedFindings() {
+	for _, f := range s.system.Functions {
+		appliesTo := []interface{}{"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"}
+		suppressions := []*cdknag.NagPackSuppression{{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String(reasonKMSGrantWildcards),
+			AppliesTo: &appliesTo,
+		}}
+		var indexes []interface{}
+		for _, t := range s.system.TablesOf(f.Name) {
+			if table, ok := s.tableSpec(t); ok && len(table.Indexes) > 0 {
+				cfnTable := s.tables[t].Node().DefaultChild().(awscdk.CfnElement)
+				indexes = append(indexes, "Resource::<"+*s.stack.GetLogicalId(cfnTable)+".Arn>/index/*")
+			}
+		}
+		if len(indexes) > 0 {
+			suppressions = append(suppressions, &cdknag.NagPackSuppression{
+				Id:        jsii.String("AwsSolutions-IAM5"),
+				Reason:    jsii.String(reasonIndexWildcard),
+				AppliesTo: &indexes,
+			})
+		}
+		cdknag.NagSuppressions_AddResourceSuppressions(s.roles[f.Name], &suppressions, jsii.Bool(true))
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(s.hmacKey, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SMG4"),
+		Reason: jsii.String(reasonHMACKeyRotation),
+	}}, jsii.Bool(true))
+}
+
+// suppressUserPoolFindings records the accepted findings on the default
+// Cognito user pool.
+func (s *clienteleStack) suppressUserPoolFindings(pool awscognito.UserPool) {
+	cdknag.NagSuppressions_AddResourceSuppressions(pool, &[]*cdknag.NagPackSuppression{
+		{Id: jsii.String("AwsSolutions-COG8"), Reason: jsii.String(reasonUserPoolPlusTier)},
+		{Id: jsii.String("AwsSolutions-COG2"), Reason: jsii.String(reasonUserPoolOptionalMFA)},
+	}, jsii.Bool(true))
+}
+
+// tableSpec returns the topology's declaration of the named table.
+func (s *clienteleStack) tableSpec(name string) (topology.Table, bool) {
+	for _, t := range s.system.Tables {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return topology.Table{}, false
+}

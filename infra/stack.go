@@ -1,0 +1,541 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"clientele/infra/topology"
+	"clientele/shared/env"
+)
+
+// logRetention is how long function and API access logs are kept.
+const logRetention = awslogs.RetentionDays_ONE_MONTH
+
+// ClienteleStackProps configures NewClienteleStack.
+type ClienteleStackProps struct {
+	awscdk.StackProps
+	// System is the topology to deploy, normally topology.Clientele().
+	// NewClienteleStack panics if it does not validate.
+	System topology.System
+	// JWTIssuer and JWTAudience, when both are set, point the HTTP API's JWT
+	// authorizer at an existing identity provider and no Cognito user pool is
+	// created. When both are empty the stack creates a user pool and an app
+	// client and trusts their tokens. Setting only one is an error.
+	JWTIssuer   string
+	JWTAudience []string
+	// Code returns the deployment package of the named function. Nil means
+	// BinaryCode: bin/<function>, which `make build` fills with an arm64
+	// bootstrap. Tests pass a placeholder so they never need the binaries.
+	Code func(function string) awslambda.Code
+}
+
+// BinaryCode is the default ClienteleStackProps.Code: the directory
+// bin/<function> (relative to the directory cdk runs in, the module root),
+// holding the bootstrap executable `make build` produces.
+func BinaryCode(function string) awslambda.Code {
+	return awslambda.Code_FromAsset(jsii.String(BinaryDir(function)), nil)
+}
+
+// BinaryDir is the directory holding a function's bootstrap for BinaryCode.
+func BinaryDir(function string) string { return "bin/" + function }
+
+// clienteleStack holds what NewClienteleStack builds while it wires the
+// pieces together.
+type clienteleStack struct {
+	stack     awscdk.Stack
+	system    topology.System
+	code      func(function string) awslambda.Code
+	dataKey   awskms.Key
+	tables    map[string]awsdynamodb.Table
+	queues    map[string]awssqs.Queue
+	dlqs      map[string]awssqs.Queue
+	functions map[string]awslambda.Function
+	roles     map[string]awsiam.Role
+	logGroups map[string]awslogs.LogGroup
+	hmacKey   awssecretsmanager.Secret
+	alarms    awssns.Topic
+}
+
+// NewClienteleStack builds the CloudFormation stack for a topology: the
+// DynamoDB tables, SQS queues with their dead-letter queues, one Lambda
+// function per topology function with exactly the grants the topology gives
+// it, the HTTP API with a JWT authorizer, the schedules, alarms on dead-letter
+// queues and function errors, and outputs naming what clients and operators
+// need. No resource gets a physical name, so several stacks can share an
+// account and region. Nil props deploy topology.Clientele() with a new
+// Cognito user pool; an invalid topology or JWT configuration panics.
+func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleStackProps) awscdk.Stack {
+	if props == nil {
+		props = &ClienteleStackProps{System: topology.Clientele()}
+	}
+	if err := props.System.Validate(); err != nil {
+		panic(err)
+	}
+	if (props.JWTIssuer == "") != (len(props.JWTAudience) == 0) {
+		panic("clientele stack: set both JWTIssuer and JWTAudience to use an existing identity provider, or neither to create a Cognito user pool")
+	}
+	code := props.Code
+	if code == nil {
+		code = BinaryCode
+	}
+	stackProps := props.StackProps
+	if stackProps.Description == nil {
+		stackProps.Description = jsii.String("Clientele: serverless customer management (members, points, feedback, surveys, segmentation)")
+	}
+	s := &clienteleStack{
+		stack:     awscdk.NewStack(scope, jsii.String(id), &stackProps),
+		system:    props.System,
+		code:      code,
+		tables:    map[string]awsdynamodb.Table{},
+		queues:    map[string]awssqs.Queue{},
+		dlqs:      map[string]awssqs.Queue{},
+		functions: map[string]awslambda.Function{},
+		roles:     map[string]awsiam.Role{},
+		logGroups: map[string]awslogs.LogGroup{},
+	}
+	s.dataKey = awskms.NewKey(s.stack, jsii.String("DataKey"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts Clientele's tables, queues and HMAC key at rest"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	s.addAlarmTopic()
+	for _, t := range s.system.Tables {
+		s.addTable(t)
+	}
+	for _, q := range s.system.Queues {
+		s.addQueue(q)
+	}
+	s.addHMACKey()
+	for _, f := range s.system.Functions {
+		s.addFunction(f)
+	}
+	for _, q := range s.system.Queues {
+		s.connectConsumer(q)
+	}
+	s.addHTTPAPI(props.JWTIssuer, props.JWTAudience)
+	for _, sc := range s.system.Schedules {
+		s.addSchedule(sc)
+	}
+	s.suppressAcceptedFindings()
+	return s.stack
+}
+
+// addAlarmTopic creates the SNS topic every alarm notifies; operators
+// subscribe to it (its ARN is an output). CloudWatch can only publish to an
+// encrypted topic whose key it may use, hence a key of its own.
+func (s *clienteleStack) addAlarmTopic() {
+	key := awskms.NewKey(s.stack, jsii.String("AlarmTopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts Clientele's alarm notifications"),
+		EnableKeyRotation: jsii.Bool(true),
+		// Alarm notifications are transient; nothing kept needs this key.
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowCloudWatchAlarmsToPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": s.stack.Account()},
+		},
+	}), nil)
+	s.alarms = awssns.NewTopic(s.stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		MasterKey:  key,
+		EnforceSSL: jsii.Bool(true),
+	})
+	output(s.stack, "AlarmTopicArn", s.alarms.TopicArn(), "SNS topic every Clientele alarm notifies; subscribe the on-call channel")
+}
+
+// addTable creates one on-demand table, encrypted with the data key, with
+// point-in-time recovery and deletion protection, retained when the stack
+// is deleted.
+func (s *clienteleStack) addTable(t topology.Table) {
+	props := &awsdynamodb.TableProps{
+		PartitionKey: attribute(t.PartitionKey),
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		Encryption:         awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+		EncryptionKey:      s.dataKey,
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	}
+	if t.SortKey != nil {
+		props.SortKey = attribute(*t.SortKey)
+	}
+	if t.TTLAttribute != "" {
+		props.TimeToLiveAttribute = jsii.String(t.TTLAttribute)
+	}
+	table := awsdynamodb.NewTable(s.stack, jsii.String(pascal(t.Name)+"Table"), props)
+	for _, index := range t.Indexes {
+		indexProps := &awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(index.Name),
+			PartitionKey:   attribute(index.PartitionKey),
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		}
+		if index.SortKey != nil {
+			indexProps.SortKey = attribute(*index.SortKey)
+		}
+		table.AddGlobalSecondaryIndex(indexProps)
+	}
+	s.tables[t.Name] = table
+	output(s.stack, pascal(t.Name)+"TableName", table.TableName(), fmt.Sprintf("Physical name of the %s table", t.Name))
+}
+
+// addQueue creates a queue and its dead-letter queue, both encrypted with
+// the data key and refusing requests not made over TLS, and an alarm that
+// fires as soon as a message lands in the dead-letter queue.
+func (s *clienteleStack) addQueue(q topology.Queue) {
+	id := pascal(q.Name)
+	dlq := awssqs.NewQueue(s.stack, jsii.String(id+"DeadLetterQueue"), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: s.dataKey,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     seconds(q.DLQRetention),
+	})
+	queue := awssqs.NewQueue(s.stack, jsii.String(id+"Queue"), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: s.dataKey,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     seconds(q.Retention),
+		VisibilityTimeout:   seconds(s.system.VisibilityTimeout(q)),
+		DeadLetterQueue: &awssqs.DeadLetterQueue{
+			Queue:           dlq,
+			MaxReceiveCount: jsii.Number(q.MaxReceiveCount),
+		},
+	})
+	s.queues[q.Name], s.dlqs[q.Name] = queue, dlq
+	s.alarmOn(dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period:    awscdk.Duration_Minutes(jsii.Number(1)),
+		Statistic: jsii.String("Maximum"),
+	}), id+"DeadLetterQueueAlarm",
+		fmt.Sprintf("Messages from %s reached its dead-letter queue after %d receives; inspect them, fix the cause, then redrive", q.Name, q.MaxReceiveCount))
+	output(s.stack, id+"QueueUrl", queue.QueueUrl(), fmt.Sprintf("URL of the %s queue", q.Name))
+	output(s.stack, id+"DeadLetterQueueUrl", dlq.QueueUrl(), fmt.Sprintf("URL of the %s dead-letter queue", q.Name))
+}
+
+// addHMACKey generates the per-stack secret the functions use to key
+// uniqueness items and sign pagination cursors. It is retained with the
+// tables: replacing it would orphan every uniqueness item keyed with it.
+func (s *clienteleStack) addHMACKey() {
+	s.hmacKey = awssecretsmanager.NewSecret(s.stack, jsii.String("HMACKey"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("Clientele HMAC key for uniqueness items and pagination cursors"),
+		EncryptionKey: s.dataKey,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(64),
+			ExcludePunctuation: jsii.Bool(true),
+		},
+	})
+}
+
+// addFunction creates one function with its own log group and its own role,
+// which holds nothing but what the topology grants: writing to its log
+// group, reading or writing its tables, sending to the queues that subscribe
+// to what it publishes (consumers get theirs in connectConsumer).
+func (s *clienteleStack) addFunction(f topology.Function) {
+	id := pascal(f.Name)
+	logGroup := awslogs.NewLogGroup(s.stack, jsii.String(id+"LogGroup"), &awslogs.LogGroupProps{
+		Retention:     logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	// A role of its own instead of the default one, which would attach the
+	// AWS managed AWSLambdaBasicExecutionRole (logs:* on every log group).
+	role := awsiam.NewRole(s.stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Execution role of the " + f.Name + " function"),
+	})
+	logGroup.GrantWrite(role)
+
+	environment := s.system.Environment(f.Name, *s.stack.StackName(),
+		func(table string) string { return *s.tables[table].TableName() },
+		func(queue string) string { return *s.queues[queue].QueueUrl() })
+	// The HMAC key reaches the function as a CloudFormation dynamic reference
+	// ({{resolve:secretsmanager:...}}), which CloudFormation resolves when it
+	// deploys the function, so the value appears in no template or asset and
+	// the functions read it like every other setting, exactly as they do
+	// locally, with no Secrets Manager call on cold start and no
+	// secretsmanager:GetSecretValue in their roles. The price: the resolved
+	// value sits in the function's configuration, readable by anyone allowed
+	// lambda:GetFunctionConfiguration, and a new secret value only reaches
+	// the functions with the next deployment. Fetching the secret at runtime
+	// would remove both at the cost of a network call and an SDK client in
+	// every function.
+	environment[env.HMACKey] = *s.hmacKey.SecretValue().UnsafeUnwrap()
+
+	fn := awslambda.NewFunction(s.stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
+		Description:  jsii.String(f.Description),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         s.code(f.Name),
+		Architecture: architecture(f.Architecture),
+		MemorySize:   jsii.Number(f.MemoryMB),
+		Timeout:      seconds(f.Timeout),
+		Environment:  stringMap(environment),
+		Role:         role,
+		LogGroup:     logGroup,
+	})
+	for _, t := range f.ReadsTables {
+		s.tables[t].GrantReadData(fn)
+	}
+	for _, t := range f.WritesTables {
+		s.tables[t].GrantReadWriteData(fn)
+	}
+	for _, q := range s.system.SendsTo(f.Name) {
+		s.queues[q].GrantSendMessages(fn)
+	}
+	s.functions[f.Name], s.roles[f.Name], s.logGroups[f.Name] = fn, role, logGroup
+
+	fiveMinuteSum := &awscloudwatch.MetricOptions{
+		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+		Statistic: jsii.String("Sum"),
+	}
+	s.alarmOn(fn.MetricErrors(fiveMinuteSum), id+"ErrorsAlarm",
+		fmt.Sprintf("%s returned errors (unhandled failures or timeouts) in the last five minutes; see its log group", f.Name))
+	s.alarmOn(fn.MetricThrottles(fiveMinuteSum), id+"ThrottlesAlarm",
+		fmt.Sprintf("%s was throttled in the last five minutes: the account or function concurrency limit was reached", f.Name))
+}
+
+// connectConsumer feeds a queue to its consumer, if it has one, reporting
+// partial batch failures so only the failed messages are retried.
+func (s *clienteleStack) connectConsumer(q topology.Queue) {
+	if q.Consumer == "" {
+		return
+	}
+	fn, queue := s.functions[q.Consumer], s.queues[q.Name]
+	queue.GrantConsumeMessages(fn)
+	props := &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(q.BatchSize),
+		ReportBatchItemFailures: jsii.Bool(true),
+	}
+	if q.BatchWindow > 0 {
+		props.MaxBatchingWindow = seconds(q.BatchWindow)
+	}
+	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, props))
+}
+
+// addHTTPAPI creates the HTTP API: one route per topology route, each behind
+// the JWT authorizer and integrated with its function (payload format 2.0),
+// and a $default stage writing access logs to a log group of its own.
+func (s *clienteleStack) addHTTPAPI(issuer string, audience []string) {
+	if issuer == "" {
+		issuer, audience = s.addUserPool()
+	}
+	output(s.stack, "JwtIssuer", jsii.String(issuer), "Issuer the HTTP API's JWT authorizer trusts")
+	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("JwtAuthorizer"), jsii.String(issuer),
+		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{JwtAudience: jsii.Strings(audience...)})
+
+	api := awsapigatewayv2.NewHttpApi(s.stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		Description:        jsii.String("Clientele HTTP API"),
+		CreateDefaultStage: jsii.Bool(false),
+	})
+	accessLogs := awslogs.NewLogGroup(s.stack, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		AccessLogSettings: &accessLogSettings{
+			destination: awsapigatewayv2.NewLogGroupLogDestination(accessLogs),
+			format:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat)),
+		},
+	})
+
+	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
+	for _, r := range s.system.Routes {
+		integration, ok := integrations[r.Function]
+		if !ok {
+			integration = awsapigatewayv2integrations.NewHttpLambdaIntegration(
+				jsii.String(pascal(r.Function)+"Integration"), s.functions[r.Function],
+				&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+					PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+				})
+			integrations[r.Function] = integration
+		}
+		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(r.Path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(strings.ToUpper(r.Method))},
+			Integration: integration,
+			// Every route needs a valid token; which caller kinds (member,
+			// staff, service) a route accepts is checked by the function,
+			// since member tokens carry no scope the authorizer could test.
+			Authorizer: authorizer,
+		})
+	}
+	output(s.stack, "ApiUrl", stage.Url(), "Base URL of the Clientele HTTP API")
+}
+
+// accessLogFormat is one JSON object per request. It leaves out the caller's
+// IP address, user agent and token claims: no personal data in logs.
+const accessLogFormat = `{"requestId":"$context.requestId","requestTime":"$context.requestTime",` +
+	`"routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol",` +
+	`"responseLength":"$context.responseLength","responseLatency":"$context.responseLatency",` +
+	`"integrationStatus":"$context.integrationStatus","integrationLatency":"$context.integrationLatency",` +
+	`"integrationError":"$context.integrationErrorMessage","authorizerError":"$context.authorizer.error"}`
+
+// accessLogSettings implements awsapigatewayv2.IAccessLogSettings.
+type accessLogSettings struct {
+	destination awsapigatewayv2.IAccessLogDestination
+	format      awsapigateway.AccessLogFormat
+}
+
+// Destination is where the stage writes access logs.
+func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination {
+	return a.destination
+}
+
+// Format is the access log line.
+func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat { return a.format }
+
+// addUserPool creates the default identity provider: a Cognito user pool,
+// in which staff and brands' service accounts are created by an
+// administrator (no self sign-up; members sign up through the API), and one
+// public app client signing in with SRP. It returns the issuer and audience
+// of the tokens it issues.
+func (s *clienteleStack) addUserPool() (issuer string, audience []string) {
+	pool := awscognito.NewUserPool(s.stack, jsii.String("UserPool"), &awscognito.UserPoolProps{
+		SelfSignUpEnabled:   jsii.Bool(false),
+		SignInAliases:       &awscognito.SignInAliases{Email: jsii.Bool(true)},
+		SignInCaseSensitive: jsii.Bool(false),
+		AutoVerify:          &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength:            jsii.Number(12),
+			RequireDigits:        jsii.Bool(true),
+			RequireLowercase:     jsii.Bool(true),
+			RequireUppercase:     jsii.Bool(true),
+			RequireSymbols:       jsii.Bool(true),
+			TempPasswordValidity: awscdk.Duration_Days(jsii.Number(3)),
+		},
+		Mfa:                awscognito.Mfa_OPTIONAL,
+		MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		AccountRecovery:    awscognito.AccountRecovery_EMAIL_ONLY,
+		FeaturePlan:        awscognito.FeaturePlan_ESSENTIALS,
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	})
+	client := pool.AddClient(jsii.String("AppClient"), &awscognito.UserPoolClientOptions{
+		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		GenerateSecret:             jsii.Bool(false),
+		DisableOAuth:               jsii.Bool(true),
+		PreventUserExistenceErrors: jsii.Bool(true),
+		EnableTokenRevocation:      jsii.Bool(true),
+		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
+		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
+		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
+	})
+	s.suppressUserPoolFindings(pool)
+	output(s.stack, "UserPoolId", pool.UserPoolId(), "Cognito user pool whose tokens the HTTP API accepts")
+	output(s.stack, "UserPoolClientId", client.UserPoolClientId(), "Cognito app client id: the audience of accepted tokens")
+	issuer = fmt.Sprintf("https://cognito-idp.%s.amazonaws.com/%s", *s.stack.Region(), *pool.UserPoolId())
+	return issuer, []string{*client.UserPoolClientId()}
+}
+
+// addSchedule invokes a function on the schedule's cron expression (UTC)
+// with the schedule's JSON payload as the event.
+func (s *clienteleStack) addSchedule(sc topology.Schedule) {
+	cron, err := eventBridgeCron(sc.Cron)
+	if err != nil {
+		panic(fmt.Sprintf("schedule %s: %v", sc.Name, err))
+	}
+	targetProps := &awseventstargets.LambdaFunctionProps{}
+	if strings.TrimSpace(sc.Payload) != "" {
+		var payload interface{}
+		if err := json.Unmarshal([]byte(sc.Payload), &payload); err != nil {
+			panic(fmt.Sprintf("schedule %s: payload is not JSON: %v", sc.Name, err))
+		}
+		targetProps.Event = awsevents.RuleTargetInput_FromObject(payload)
+	}
+	awsevents.NewRule(s.stack, jsii.String(pascal(sc.Name)+"Schedule"), &awsevents.RuleProps{
+		Description: jsii.String(fmt.Sprintf("Runs %s on %q (UTC): schedule %s", sc.Function, sc.Cron, sc.Name)),
+		Schedule:    awsevents.Schedule_Cron(cron),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.functions[sc.Function], targetProps)},
+	})
+}
+
+// alarmOn creates an alarm firing when the metric goes above zero in one
+// period, notifying the alarm topic. Missing data (no traffic) is fine.
+func (s *clienteleStack) alarmOn(metric awscloudwatch.Metric, id, description string) {
+	alarm := metric.CreateAlarm(s.stack, jsii.String(id), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription:   jsii.String(description),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		Threshold:          jsii.Number(0),
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.alarms))
+}
+
+// output declares a stack output.
+func output(stack awscdk.Stack, id string, value *string, description string) {
+	awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
+		Value:       value,
+		Description: jsii.String(description),
+	})
+}
+
+// attribute converts a topology key to a DynamoDB attribute.
+func attribute(k topology.Key) *awsdynamodb.Attribute {
+	kind := awsdynamodb.AttributeType_STRING
+	if k.Type == topology.Number {
+		kind = awsdynamodb.AttributeType_NUMBER
+	}
+	return &awsdynamodb.Attribute{Name: jsii.String(k.Name), Type: kind}
+}
+
+// architecture converts a topology architecture to Lambda's.
+func architecture(a topology.Architecture) awslambda.Architecture {
+	if a == topology.X8664 {
+		return awslambda.Architecture_X86_64()
+	}
+	return awslambda.Architecture_ARM_64()
+}
+
+// seconds converts a duration to a CDK duration in whole seconds.
+func seconds(d time.Duration) awscdk.Duration {
+	return awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
+}
+
+// stringMap converts a map to jsii's form.
+func stringMap(m map[string]string) *map[string]*string {
+	out := make(map[string]*string, len(m))
+	for k, v := range m {
+		out[k] = jsii.String(v)
+	}
+	return &out
+}
+
+// pascal turns a topology name ("points-events", "members-api") into a
+// construct id part ("PointsEvents", "MembersApi").
+func pascal(name string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' || r == '.' || r == ' ' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
