@@ -51,7 +51,7 @@ func CallerOf(req Request) (Caller, error) {
 	if c.Subject == "" {
 		return Caller{}, fault.New(fault.Unauthorized, "the token has no subject")
 	}
-	c.Scopes = append(strings.Fields(claims["scope"]), auth.JWT.Scopes...)
+	c.Scopes = dedupe(append(strings.Fields(claims["scope"]), auth.JWT.Scopes...))
 	c.Groups = append(listClaim(claims["cognito:groups"]), listClaim(claims["groups"])...)
 	switch {
 	case hasScope(c.Scopes, "staff") || contains(c.Groups, "staff"):
@@ -123,4 +123,16 @@ func (c Caller) AllowMember(memberID string) error {
 		return fault.New(fault.Forbidden, "a member token may only touch its own member")
 	}
 	return fault.New(fault.Forbidden, "a %s token may not call this endpoint", c.Kind)
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	out := xs[:0]
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
 }

@@ -99,6 +99,9 @@ func decodeError(err error) error {
 		return fault.Field(field, "must be "+jsonKind(typ.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if name == "" {
+			return fault.Field("body", `unknown field ""`)
+		}
 		return fault.Field(name, "unknown field")
 	}
 	var fe *fault.Error
@@ -151,12 +154,18 @@ func QueryInt(req Request, name string, def, min, max int) (int, error) {
 // ETag renders a version as a strong entity tag.
 func ETag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
 
+// AnyVersion is what IfMatch returns for "If-Match: *": any current version.
+const AnyVersion int64 = -1
+
 // IfMatch returns the version named by If-Match. A missing header is
 // PreconditionRequired; an unparseable one is PreconditionFailed.
 func IfMatch(req Request) (int64, error) {
 	v := strings.TrimSpace(Header(req, "If-Match"))
 	if v == "" {
 		return 0, fault.New(fault.PreconditionRequired, "If-Match is required: send the ETag of the version you read")
+	}
+	if v == "*" {
+		return AnyVersion, nil
 	}
 	v = strings.TrimPrefix(v, "W/")
 	n, err := strconv.ParseInt(strings.Trim(v, `"`), 10, 64)

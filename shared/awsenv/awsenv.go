@@ -13,6 +13,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
@@ -47,9 +48,11 @@ func Endpoint(service string) *string {
 	return nil
 }
 
-// provider re-reads the environment on every retrieval, so credentials that
-// the runtime rotates are picked up.
+// provider re-reads the environment; the credentials it returns expire after
+// refreshEvery, so the SDK's cache picks up credentials the runtime rotates.
 type provider struct{}
+
+const refreshEvery = 5 * time.Minute
 
 func (provider) Retrieve(context.Context) (aws.Credentials, error) {
 	c := aws.Credentials{
@@ -57,6 +60,8 @@ func (provider) Retrieve(context.Context) (aws.Credentials, error) {
 		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
 		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
 		Source:          "environment",
+		CanExpire:       true,
+		Expires:         time.Now().Add(refreshEvery),
 	}
 	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
 		return aws.Credentials{}, errors.New("no credentials in the environment")

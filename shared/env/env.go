@@ -49,6 +49,9 @@ func FormatEventRoutes(routes map[string][]string) string {
 	sort.Strings(types)
 	parts := make([]string, 0, len(types))
 	for _, t := range types {
+		if len(routes[t]) == 0 {
+			continue
+		}
 		qs := append([]string(nil), routes[t]...)
 		sort.Strings(qs)
 		parts = append(parts, t+"="+strings.Join(qs, ","))
@@ -67,7 +70,16 @@ func ParseEventRoutes(v string) (map[string][]string, error) {
 		if !ok || typ == "" || qs == "" {
 			return nil, fmt.Errorf("%s: malformed route %q", EventRoutes, part)
 		}
-		out[typ] = strings.Split(qs, ",")
+		if _, dup := out[typ]; dup {
+			return nil, fmt.Errorf("%s: event type %q routed twice", EventRoutes, typ)
+		}
+		queues := strings.Split(qs, ",")
+		for _, q := range queues {
+			if q == "" {
+				return nil, fmt.Errorf("%s: empty queue name in route %q", EventRoutes, part)
+			}
+		}
+		out[typ] = queues
 	}
 	return out, nil
 }

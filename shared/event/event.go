@@ -52,7 +52,7 @@ func Parse(body []byte) (Envelope, error) {
 	if err := json.Unmarshal(body, &e); err != nil {
 		return Envelope{}, fmt.Errorf("envelope: %w", err)
 	}
-	if e.ID == "" || e.Type == "" || e.Version < 1 || len(e.Data) == 0 {
+	if e.ID == "" || e.Type == "" || e.Version < 1 || len(e.Data) == 0 || string(e.Data) == "null" {
 		return Envelope{}, fmt.Errorf("envelope: id, type, version and data are required")
 	}
 	return e, nil

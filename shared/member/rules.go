@@ -247,7 +247,11 @@ func NewMember(in SignupInput, caller string, now time.Time, r Rules) (Member, [
 	if in.ReferralCode != "" && !referralCode.MatchString(strings.ToUpper(in.ReferralCode)) {
 		fs.Add("referral_code", "not a referral code")
 	}
-	m.Consents = consents(in.Consents, "signup:"+in.SignupChannel, now, &fs)
+	source := "signup"
+	if signupChannels[m.SignupChannel] {
+		source += ":" + in.SignupChannel
+	}
+	m.Consents = consents(in.Consents, source, now, &fs)
 	if err := fs.Err(); err != nil {
 		return Member{}, nil, err
 	}

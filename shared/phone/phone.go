@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 type plan struct {
@@ -112,7 +113,7 @@ func Normalize(s, defaultRegion string) (string, error) {
 
 func clean(s string) (digits string, intl bool, err error) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 48 {
+	if s == "" || utf8.RuneCountInString(s) > 48 {
 		return "", false, ErrNotANumber
 	}
 	var b strings.Builder

@@ -248,7 +248,7 @@ func (h *Handler) patch(ctx context.Context, req apigw.Request) (apigw.Response,
 	}
 	return h.idempotent(ctx, req, caller, func(res *idempotency.Reservation) (apigw.Response, error) {
 		m, err := h.Members.Update(ctx, id, func(m *member.Member) ([]member.ConsentRecord, error) {
-			if m.Version != want {
+			if want != apigw.AnyVersion && m.Version != want {
 				return nil, &fault.Error{Kind: fault.PreconditionFailed, Message: "the member changed since you read it; read it again",
 					Extra: map[string]any{"current_etag": apigw.ETag(m.Version)}}
 			}
