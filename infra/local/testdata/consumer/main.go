@@ -16,10 +16,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"clientele/shared/awsenv"
 	"clientele/shared/env"
 )
 
@@ -70,9 +70,9 @@ func (h handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 }
 
 func main() {
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	cfg, err := awsenv.Config()
 	if err != nil {
 		panic(err)
 	}
-	lambda.Start(handler{db: dynamodb.NewFromConfig(cfg), table: os.Getenv(env.TableVar("records"))}.handle)
+	lambda.Start(handler{db: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsenv.Endpoint("DYNAMODB") }), table: os.Getenv(env.TableVar("records"))}.handle)
 }

@@ -17,9 +17,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"clientele/shared/awsenv"
 	"clientele/shared/env"
 )
 
@@ -88,9 +88,9 @@ func (h handler) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 }
 
 func main() {
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	cfg, err := awsenv.Config()
 	if err != nil {
 		panic(err)
 	}
-	lambda.Start(handler{sqs: sqs.NewFromConfig(cfg)}.handle)
+	lambda.Start(handler{sqs: sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = awsenv.Endpoint("SQS") })}.handle)
 }
