@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,13 +50,20 @@ func newMember(t *testing.T, s *dynamo.MemberStore) member.Member {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	id := event.NewID(now)
-	m := member.Member{ID: id, Status: member.Active, Email: "m" + id[12:] + "@example.com", Phone: fmt.Sprintf("+86139%08d", now.UnixNano()%100000000),
+	m := member.Member{ID: id, Status: member.Active, Email: "m" + id[12:] + "@example.com", Phone: fmt.Sprintf("+86139%08d", phoneSeq.Add(1)%100000000),
 		SignupChannel: member.ChannelStore, ReferralCode: member.NewReferralCode(), CreatedAt: now, UpdatedAt: now, Version: 1}
 	if err := s.Create(context.Background(), m, nil, member.Write{}); err != nil {
 		t.Fatalf("create: %v", err)
 	}
 	return m
 }
+
+// phoneSeq makes each test member's phone unique within a run.
+var phoneSeq = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(time.Now().UnixNano() % 90000000)
+	return &n
+}()
 
 func store() *dynamo.MemberStore {
 	return &dynamo.MemberStore{Client: db, Table: table, Key: []byte("k")}
