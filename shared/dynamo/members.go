@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"fmt"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -223,7 +224,7 @@ func (t *txn) extras(m member.Member, w member.Write, now time.Time) error {
 
 func (t *txn) history(id string, recs []member.ConsentRecord) error {
 	for i, c := range recs {
-		sk := "CONSENT#" + c.UpdatedAt.UTC().Format(time.RFC3339Nano) + "#" + event.NewID(c.UpdatedAt) + "#" + strconv.Itoa(i)
+		sk := fmt.Sprintf("CONSENT#%s#%03d#%s", c.UpdatedAt.UTC().Format(time.RFC3339Nano), i, event.NewID(c.UpdatedAt))
 		rec := consentHistoryRecord{PK: memberPK(id), SK: sk, RecordedBy: c.RecordedBy,
 			Consent: consentRecord{string(c.Purpose), string(c.Channel), c.Granted, c.Source, c.UpdatedAt}}
 		if err := t.put("consent-history", rec, "", nil); err != nil {
