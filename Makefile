@@ -8,7 +8,6 @@ DATA      ?= .local
 ADDR      ?= 127.0.0.1:8080
 ROLE      ?= staff
 SUB       ?=
-FUNCTIONS  = $(shell $(GO) run ./infra/topology/cmd/functions)
 LAMBDA_FLAGS = -trimpath -ldflags "-s -w" -tags lambda.norpc
 
 .PHONY: help deps run test test-short bench lint build synth deploy diff token clean
@@ -24,7 +23,8 @@ deps: ## check Go, Java and npm; fetch DynamoDB Local into ~/.cache/clientele
 	@$(GO) mod download
 
 run: deps ## start the whole system locally (API on http://$(ADDR))
-	$(GO) run ./infra/local/cmd/clientele-local run -data $(DATA) -addr $(ADDR)
+	@$(GO) build -o bin/clientele-local ./infra/local/cmd/clientele-local
+	@exec bin/clientele-local run -data $(DATA) -addr $(ADDR)
 
 test: deps lint ## run every test: unit, DynamoDB Local + SQS emulator integration, CDK assertions, end to end
 	$(GO) test -race -count=1 -timeout 20m ./...
@@ -53,7 +53,8 @@ deploy: build ## deploy to the AWS account of your credentials (needs AWS creden
 	$(CDK) deploy --require-approval broadening
 
 token: ## print a local dev JWT: make token ROLE=member|staff|service [SUB=<member id>]
-	@$(GO) run ./infra/local/cmd/clientele-local token -data $(DATA) -role $(ROLE) $(if $(SUB),-sub $(SUB))
+	@$(GO) build -o bin/clientele-local ./infra/local/cmd/clientele-local
+	@bin/clientele-local token -data $(DATA) -role $(ROLE) $(if $(SUB),-sub $(SUB))
 
 clean: ## remove build output and local data
 	rm -rf bin cdk.out $(DATA)
