@@ -119,3 +119,49 @@ func TestSchemasMatchTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestUndocumentedCallersAreForbidden: for every documented operation, each
+// caller kind it does not list gets 403 and a listed kind does not.
+func TestUndocumentedCallersAreForbidden(t *testing.T) {
+	t.Parallel()
+	doc := loadOpenAPI(t)
+	f := newFixture(t)
+	m := f.signup(t)
+	tokens := map[string]token{"member": memberToken(m.ID), "staff": staffToken, "service": serviceToken}
+	checked := 0
+	for path, ops := range doc.Paths {
+		for method, raw := range ops {
+			if method == "parameters" {
+				continue
+			}
+			var op struct {
+				Callers []string `json:"x-clientele-callers"`
+			}
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatal(err)
+			}
+			for kind, tok := range tokens {
+				allowed := false
+				for _, c := range op.Callers {
+					allowed = allowed || c == kind
+				}
+				// A body the decoder rejects and a stale If-Match: an allowed
+				// caller gets some other status, never 403. (An allowed DELETE
+				// erases the member; later calls are still checked first.)
+				resp := f.do(t, call{method: strings.ToUpper(method), route: path, path: path, tok: tok,
+					pathParams: map[string]string{"id": m.ID}, body: `{"unknown":1}`,
+					headers: map[string]string{"If-Match": `"999"`}})
+				checked++
+				if allowed && resp.StatusCode == http.StatusForbidden {
+					t.Errorf("%s %s: documented caller %s got 403: %s", method, path, kind, resp.Body)
+				}
+				if !allowed && resp.StatusCode != http.StatusForbidden {
+					t.Errorf("%s %s: undocumented caller %s got %d, want 403", method, path, kind, resp.StatusCode)
+				}
+			}
+		}
+	}
+	if checked < 15 {
+		t.Fatalf("checked only %d combinations", checked)
+	}
+}
