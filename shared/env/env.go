@@ -27,6 +27,9 @@ const (
 	// DefaultPhoneRegion is the ISO 3166 region used to parse phone numbers
 	// written without a country code (default "CN").
 	DefaultPhoneRegion = "CLIENTELE_DEFAULT_PHONE_REGION"
+	// PointsPolicy is the loyalty programme as JSON (see points.ParsePolicy);
+	// unset fields take the defaults.
+	PointsPolicy = "CLIENTELE_POINTS_POLICY"
 )
 
 // TableVar is the variable that carries the physical name of a logical table.

@@ -79,3 +79,33 @@ const (
 	TypeMemberRegistered = "member.registered"
 	TypeMemberErased     = "member.erased"
 )
+
+// Points event types. points.purchase and points.return carry the intake
+// bodies (points.Purchase, points.Return); consumers deduplicate on the
+// order id and the return id.
+const (
+	TypePointsPurchase       = "points.purchase"
+	TypePointsReturn         = "points.return"
+	TypePointsBonusRequested = "points.bonus_requested"
+	TypePointsExpiring       = "points.expiring"
+)
+
+// BonusRequested is the data of "points.bonus_requested": another domain
+// (surveys, feedback, the referral rule) asks for a bonus. SourceID makes it
+// idempotent: a bonus with a seen source id is not granted again.
+type BonusRequested struct {
+	MemberID string `json:"member_id"`
+	Reason   string `json:"reason"`
+	Amount   int64  `json:"amount"`
+	SourceID string `json:"source_id"`
+}
+
+// PointsExpiring is the data of "points.expiring": a lot expires within
+// DaysAhead days.
+type PointsExpiring struct {
+	MemberID  string    `json:"member_id"`
+	Lot       string    `json:"lot"`
+	Amount    int64     `json:"amount"`
+	ExpiresAt time.Time `json:"expires_at"`
+	DaysAhead int       `json:"days_ahead"`
+}
