@@ -52,4 +52,5 @@ require (
 	golang.org/x/tools/cmd/godoc v0.1.0-deprecated // indirect
 	golang.org/x/tools/godoc v0.1.0-deprecated // indirect
 	google.golang.org/protobuf v1.36.5 // indirect
+	pgregory.net/rapid v1.3.0 // indirect
 )

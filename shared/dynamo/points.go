@@ -1,9 +1,12 @@
 package dynamo
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -43,8 +46,9 @@ type accountRecord struct {
 	CreatedAt      time.Time `dynamodbav:"created_at"`
 	Version        int64     `dynamodbav:"version"`
 	// State holds the open lots, tier history, qualifying buckets and
-	// statistics as compact JSON.
-	State string `dynamodbav:"state"`
+	// statistics: JSON compressed with DEFLATE, which keeps the item (read
+	// and rewritten by every change) near 1 KB for a typical member.
+	State []byte `dynamodbav:"state"`
 }
 
 type accountState struct {
@@ -94,19 +98,32 @@ func (s *PointsStore) now() time.Time {
 }
 
 func toAccountRecord(a *points.Account) (accountRecord, error) {
-	st, err := json.Marshal(accountState{Lots: a.Lots, TierHistory: a.TierHistory, Qualifying: a.Qualifying, Stats: a.Stats})
+	raw, err := json.Marshal(accountState{Lots: a.Lots, TierHistory: a.TierHistory, Qualifying: a.Qualifying, Stats: a.Stats})
 	if err != nil {
 		return accountRecord{}, err
 	}
+	var buf bytes.Buffer
+	zw, _ := flate.NewWriter(&buf, flate.BestCompression)
+	if _, err := zw.Write(raw); err != nil {
+		return accountRecord{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return accountRecord{}, err
+	}
+	st := buf.Bytes()
 	return accountRecord{PK: accountPK(a.MemberID), SK: "ACCOUNT", MemberID: a.MemberID, Available: a.Available, Pending: a.Pending,
 		Debt: a.Debt, LifetimeEarned: a.LifetimeEarned, Tier: a.Tier, TierSince: a.TierSince, BelowSince: a.BelowSince,
 		ReferredBy: a.ReferredBy, ReferralPaid: a.ReferralPaid, NightlyDone: a.NightlyDone, CreatedAt: a.CreatedAt,
-		Version: a.Version, State: string(st)}, nil
+		Version: a.Version, State: st}, nil
 }
 
 func fromAccountRecord(r accountRecord) (*points.Account, error) {
 	var st accountState
-	if err := json.Unmarshal([]byte(r.State), &st); err != nil {
+	raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(r.State)), 4<<20))
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
 		return nil, err
 	}
 	if st.Qualifying == nil {
@@ -177,11 +194,20 @@ func (s *PointsStore) Apply(ctx context.Context, memberID string, fn func(*point
 }
 
 func (s *PointsStore) write(ctx context.Context, a *points.Account, prev int64, isNew bool, ch points.Change, w points.Write) error {
+	t, err := s.build(a, prev, isNew, ch, w)
+	if err != nil {
+		return err
+	}
+	return conflict(t, t.commit(ctx, s.Client))
+}
+
+// build assembles the transaction of one change.
+func (s *PointsStore) build(a *points.Account, prev int64, isNew bool, ch points.Change, w points.Write) (*txn, error) {
 	now := s.now()
 	t := &txn{table: s.Table}
 	rec, err := toAccountRecord(a)
 	if err != nil {
-		return fault.Wrap(fault.Internal, err, "encode account")
+		return nil, fault.Wrap(fault.Internal, err, "encode account")
 	}
 	if isNew {
 		err = t.put("profile", rec, "attribute_not_exists(pk)", nil)
@@ -190,21 +216,21 @@ func (s *PointsStore) write(ctx context.Context, a *points.Account, prev int64, 
 			":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(prev, 10)}})
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, e := range ch.Entries {
 		raw, err := json.Marshal(e)
 		if err != nil {
-			return fault.Wrap(fault.Internal, err, "encode entry")
+			return nil, fault.Wrap(fault.Internal, err, "encode entry")
 		}
 		if err := t.put("entry", entryRecord{PK: accountPK(a.MemberID), SK: "ENTRY#" + e.ID, Entry: string(raw)}, "attribute_not_exists(pk)", nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if ch.Order != nil {
 		raw, err := json.Marshal(ch.Order)
 		if err != nil {
-			return fault.Wrap(fault.Internal, err, "encode order")
+			return nil, fault.Wrap(fault.Internal, err, "encode order")
 		}
 		rec := orderRecord{PK: "ORDER#" + ch.Order.ID, SK: "ORDER", Member: ch.Order.MemberID, Version: ch.Order.Version, Order: string(raw)}
 		if ch.NewOrder {
@@ -214,33 +240,38 @@ func (s *PointsStore) write(ctx context.Context, a *points.Account, prev int64, 
 				":ov": &types.AttributeValueMemberN{Value: strconv.FormatInt(ch.Order.Version-1, 10)}})
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, id := range ch.Seen {
 		if err := t.put("seen", seenRecord{PK: "SEEN#" + id, SK: "SEEN", At: now.Unix()}, "attribute_not_exists(pk)", nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, e := range ch.Events {
 		it, err := outboxItem(s.Table, e)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		t.add("outbox", it)
 	}
 	if w.Reservation != nil && w.Receipt != nil {
 		rc, err := w.Receipt(a, ch)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		it, err := receiptItem(s.Table, *w.Reservation, rc, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		t.add("idempotency", it)
 	}
-	err = t.commit(ctx, s.Client)
+	return t, nil
+}
+
+// conflict turns a cancelled points transaction into ErrAlreadyApplied (a
+// seen order or source id) or a retryable race (the order changed).
+func conflict(t *txn, err error) error {
 	if e, ok := fault.As(err); ok && e.Kind == fault.Conflict {
 		for i, r := range cancellation(e.Err) {
 			if r != "ConditionalCheckFailed" || i >= len(t.names) {
