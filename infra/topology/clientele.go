@@ -5,6 +5,7 @@ import "time"
 // Logical table names.
 const (
 	MembersTable = "members"
+	PointsTable  = "points"
 )
 
 // Logical queue names.
@@ -12,12 +13,19 @@ const (
 	// PointsEvents carries events the points worker acts on (welcome bonus,
 	// erasure scrubbing). Its consumer arrives with the points ledger.
 	PointsEvents = "points-events"
+	// NotificationEvents carries what a brand's messaging integration sends
+	// to members (points about to expire). No Clientele function consumes it.
+	NotificationEvents = "notification-events"
 )
 
 // Event types published between domains.
 const (
-	MemberRegistered = "member.registered"
-	MemberErased     = "member.erased"
+	MemberRegistered     = "member.registered"
+	MemberErased         = "member.erased"
+	PointsPurchase       = "points.purchase"
+	PointsReturn         = "points.return"
+	PointsBonusRequested = "points.bonus_requested"
+	PointsExpiring       = "points.expiring"
 )
 
 // Clientele is the deployed system.
@@ -25,6 +33,11 @@ func Clientele() System {
 	return System{
 		Tables: []Table{{
 			Name:         MembersTable,
+			PartitionKey: Key{Name: "pk", Type: String},
+			SortKey:      &Key{Name: "sk", Type: String},
+			TTLAttribute: "expires_at",
+		}, {
+			Name:         PointsTable,
 			PartitionKey: Key{Name: "pk", Type: String},
 			SortKey:      &Key{Name: "sk", Type: String},
 			TTLAttribute: "expires_at",
@@ -45,14 +58,62 @@ func Clientele() System {
 			MemoryMB:     128,
 			Timeout:      60 * time.Second,
 			Architecture: ARM64,
-			WritesTables: []string{MembersTable},
-			Publishes:    []string{MemberRegistered, MemberErased},
+			WritesTables: []string{MembersTable, PointsTable},
+			Publishes:    []string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring},
+		}, {
+			Name:         "points-api",
+			Entry:        "functions/points/api",
+			Description:  "Points balance, ledger, redemptions, adjustments; purchase and return intake",
+			MemoryMB:     256,
+			Timeout:      10 * time.Second,
+			Architecture: ARM64,
+			WritesTables: []string{PointsTable},
+			Publishes:    []string{PointsPurchase, PointsReturn},
+		}, {
+			Name:         "points-worker",
+			Entry:        "functions/points/worker",
+			Description:  "Applies purchases, returns, welcome, referral and requested bonuses exactly once",
+			MemoryMB:     256,
+			Timeout:      30 * time.Second,
+			Architecture: ARM64,
+			WritesTables: []string{PointsTable},
+			Publishes:    []string{PointsBonusRequested},
+		}, {
+			Name:         "points-nightly",
+			Entry:        "functions/points/nightly",
+			Description:  "Releases pending points, expires lots, warns of expiry, downgrades tiers, birthday bonuses",
+			MemoryMB:     512,
+			Timeout:      15 * time.Minute,
+			Architecture: ARM64,
+			ReadsTables:  []string{MembersTable},
+			WritesTables: []string{PointsTable},
+			Publishes:    []string{PointsExpiring},
+		}, {
+			Name:         "points-reconcile",
+			Entry:        "functions/points/reconcile",
+			Description:  "Checks the ledger invariants and reports the outstanding points liability",
+			MemoryMB:     512,
+			Timeout:      15 * time.Minute,
+			Architecture: ARM64,
+			ReadsTables:  []string{PointsTable},
 		}},
 		Schedules: []Schedule{{
 			Name:     "outbox-relay",
 			Cron:     "* * * * *",
 			Function: "outbox-relay",
 			Payload:  `{"source":"schedule"}`,
+		}, {
+			// Nightly at 01:00 UTC, and hourly until 04:00 so a run cut short
+			// by the function timeout finishes (each member once per day).
+			Name:     "points-nightly",
+			Cron:     "0 1-4 * * *",
+			Function: "points-nightly",
+			Payload:  `{"job":"nightly"}`,
+		}, {
+			Name:     "points-reconcile",
+			Cron:     "0 5 * * 0",
+			Function: "points-reconcile",
+			Payload:  `{"job":"reconcile"}`,
 		}},
 		Routes: []Route{
 			{Method: "POST", Path: "/v1/members", Function: "members-api", Callers: []Caller{Service, Staff}},
@@ -61,10 +122,24 @@ func Clientele() System {
 			{Method: "DELETE", Path: "/v1/members/{id}", Function: "members-api", Callers: []Caller{Member, Staff}},
 			{Method: "PUT", Path: "/v1/members/{id}/consents", Function: "members-api", Callers: []Caller{Member, Staff}},
 			{Method: "GET", Path: "/v1/members/{id}/export", Function: "members-api", Callers: []Caller{Member, Staff}},
+			{Method: "GET", Path: "/v1/members/{id}/points", Function: "points-api", Callers: []Caller{Member, Staff}},
+			{Method: "GET", Path: "/v1/members/{id}/points/entries", Function: "points-api", Callers: []Caller{Member, Staff}},
+			{Method: "POST", Path: "/v1/members/{id}/points/redemptions", Function: "points-api", Callers: []Caller{Member, Staff}},
+			{Method: "POST", Path: "/v1/members/{id}/points/adjustments", Function: "points-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/purchases", Function: "points-api", Callers: []Caller{Service, Staff}},
+			{Method: "POST", Path: "/v1/returns", Function: "points-api", Callers: []Caller{Service, Staff}},
 		},
 		Queues: []Queue{{
 			Name:            PointsEvents,
-			Subscribes:      []string{MemberRegistered, MemberErased},
+			Subscribes:      []string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested},
+			Consumer:        "points-worker",
+			BatchSize:       10,
+			MaxReceiveCount: 5,
+			Retention:       14 * 24 * time.Hour,
+			DLQRetention:    14 * 24 * time.Hour,
+		}, {
+			Name:            NotificationEvents,
+			Subscribes:      []string{PointsExpiring},
 			BatchSize:       10,
 			MaxReceiveCount: 5,
 			Retention:       14 * 24 * time.Hour,

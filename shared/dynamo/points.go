@@ -298,7 +298,9 @@ func (s *PointsStore) Entries(ctx context.Context, memberID, after string, limit
 			":e":  &types.AttributeValueMemberS{Value: "ENTRY#"},
 		},
 		ScanIndexForward: aws.Bool(false),
-		Limit:            aws.Int32(int32(limit)),
+		// One more than asked tells whether another page exists.
+		Limit:          aws.Int32(int32(limit + 1)),
+		ConsistentRead: aws.Bool(true),
 	}
 	if after != "" {
 		if !strings.HasPrefix(after, "ENTRY#") {
@@ -323,7 +325,11 @@ func (s *PointsStore) Entries(ctx context.Context, memberID, after string, limit
 		entries = append(entries, e)
 	}
 	next := ""
-	if out.LastEvaluatedKey != nil && len(entries) == limit {
+	if len(entries) > limit {
+		entries = entries[:limit]
+		next = "ENTRY#" + entries[len(entries)-1].ID
+	} else if out.LastEvaluatedKey != nil && len(entries) > 0 {
+		// DynamoDB stopped at 1 MB before the limit: more may follow.
 		next = "ENTRY#" + entries[len(entries)-1].ID
 	}
 	return entries, next, nil

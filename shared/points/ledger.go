@@ -36,6 +36,8 @@ type Entry struct {
 	Amount   int64     `json:"amount"`
 	// Reason is the bonus reason, the adjustment's reason code, the reward.
 	Reason string `json:"reason,omitempty"`
+	// Note is staff's free text on an adjustment.
+	Note string `json:"note,omitempty"`
 	// SourceID is what caused it: an order, return, event or request id.
 	SourceID string `json:"source_id,omitempty"`
 	OrderID  string `json:"order_id,omitempty"`

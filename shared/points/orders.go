@@ -3,6 +3,7 @@ package points
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"clientele/shared/fault"
@@ -267,6 +268,9 @@ func (a *Account) EarnPurchase(in Purchase, entryID string, p Policy, now time.T
 // then available points, then the reversal policy for any shortfall. The
 // order is updated; the entry is nil when nothing was earned.
 func (a *Account) ReverseReturn(in Return, o *Order, entryID string, p Policy, now time.Time) (*Entry, error) {
+	if slices.Contains(o.Returns, in.ReturnID) {
+		return nil, ErrAlreadyApplied
+	}
 	if err := CheckReturnAgainst(in, *o); err != nil {
 		return nil, err
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -71,50 +69,10 @@ func receiptOf(resp apigw.Response, subject string) idempotency.Receipt {
 	return idempotency.Receipt{Status: resp.StatusCode, Headers: resp.Headers, Body: resp.Body, Subject: subject}
 }
 
-// idempotent runs a write under the request's Idempotency-Key, if it has
-// one: a replay returns the stored response, a different request with the
-// same key or a concurrent duplicate is a Conflict. do must store the
-// receipt in its own transaction (member.Write).
+// idempotent runs do under the request's Idempotency-Key (see apigw.Idempotent).
 func (h *Handler) idempotent(ctx context.Context, req apigw.Request, caller apigw.Caller,
 	do func(res *idempotency.Reservation) (apigw.Response, error)) (apigw.Response, error) {
-	key := apigw.Header(req, idempotency.HeaderName)
-	if key == "" {
-		return do(nil)
-	}
-	if err := idempotency.ValidateKey(key); err != nil {
-		return apigw.Response{}, err
-	}
-	body, err := apigw.Body(req)
-	if err != nil {
-		return apigw.Response{}, err
-	}
-	var tok [16]byte
-	_, _ = rand.Read(tok[:])
-	res := idempotency.Reservation{
-		StorageKey:  idempotency.StorageKey(caller.Kind.String()+":"+caller.Subject+" "+req.RouteKey, key),
-		RequestHash: idempotency.RequestHash(req.RequestContext.HTTP.Method, req.RawPath, body),
-		Token:       hex.EncodeToString(tok[:]),
-	}
-	prior, err := h.Idempotency.Reserve(ctx, res, h.now())
-	if err != nil {
-		return apigw.Response{}, err
-	}
-	if prior != nil {
-		headers := map[string]string{}
-		for k, v := range prior.Headers {
-			headers[k] = v
-		}
-		headers["Idempotent-Replayed"] = "true"
-		return apigw.Response{StatusCode: prior.Status, Headers: headers, Body: prior.Body}, nil
-	}
-	resp, err := do(&res)
-	if err != nil {
-		if rerr := h.Idempotency.Release(ctx, res); rerr != nil {
-			h.Log.WarnContext(ctx, "release idempotency key", "error", rerr.Error())
-		}
-		return apigw.Response{}, err
-	}
-	return resp, nil
+	return apigw.Idempotent(ctx, h.Idempotency, h.Log, h.now(), req, caller, do)
 }
 
 // publish sends committed events and clears them from the outbox. A failure

@@ -35,21 +35,40 @@ func loadOpenAPI(t *testing.T) openapi {
 	return doc
 }
 
-// TestRouterServesDocumentedRoutes: every documented /v1/members operation
-// is served by this function's router, and nothing else is.
-func TestRouterServesDocumentedRoutes(t *testing.T) {
-	t.Parallel()
-	doc := loadOpenAPI(t)
-	var documented []string
+type operation struct {
+	Callers  []string `json:"x-clientele-callers"`
+	Function string   `json:"x-clientele-function"`
+}
+
+// operations returns this function's documented operations by route key
+// (the points routes also live under /v1/members, so the path says nothing).
+func operations(t *testing.T, doc openapi) map[string]operation {
+	t.Helper()
+	out := map[string]operation{}
 	for path, ops := range doc.Paths {
-		if !strings.HasPrefix(path, "/v1/members") {
-			continue
-		}
-		for method := range ops {
-			if method != "parameters" {
-				documented = append(documented, strings.ToUpper(method)+" "+path)
+		for method, raw := range ops {
+			if method == "parameters" {
+				continue
+			}
+			var op operation
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatal(err)
+			}
+			if op.Function == service {
+				out[strings.ToUpper(method)+" "+path] = op
 			}
 		}
+	}
+	return out
+}
+
+// TestRouterServesDocumentedRoutes: every operation documented for
+// members-api is served by this function's router, and nothing else is.
+func TestRouterServesDocumentedRoutes(t *testing.T) {
+	t.Parallel()
+	var documented []string
+	for k := range operations(t, loadOpenAPI(t)) {
+		documented = append(documented, k)
 	}
 	served := newFixture(t).h.Router().Routes()
 	sort.Strings(documented)
@@ -120,8 +139,9 @@ func TestSchemasMatchTypes(t *testing.T) {
 	}
 }
 
-// TestUndocumentedCallersAreForbidden: for every documented operation, each
-// caller kind it does not list gets 403 and a listed kind does not.
+// TestUndocumentedCallersAreForbidden: for every operation documented for
+// members-api, each caller kind it does not list gets 403 and a listed kind
+// does not.
 func TestUndocumentedCallersAreForbidden(t *testing.T) {
 	t.Parallel()
 	doc := loadOpenAPI(t)
@@ -129,35 +149,25 @@ func TestUndocumentedCallersAreForbidden(t *testing.T) {
 	m := f.signup(t)
 	tokens := map[string]token{"member": memberToken(m.ID), "staff": staffToken, "service": serviceToken}
 	checked := 0
-	for path, ops := range doc.Paths {
-		for method, raw := range ops {
-			if method == "parameters" {
-				continue
+	for route, op := range operations(t, doc) {
+		method, path, _ := strings.Cut(route, " ")
+		for kind, tok := range tokens {
+			allowed := false
+			for _, c := range op.Callers {
+				allowed = allowed || c == kind
 			}
-			var op struct {
-				Callers []string `json:"x-clientele-callers"`
+			// A body the decoder rejects and a stale If-Match: an allowed
+			// caller gets some other status, never 403. (An allowed DELETE
+			// erases the member; later calls are still checked first.)
+			resp := f.do(t, call{method: method, route: path, path: path, tok: tok,
+				pathParams: map[string]string{"id": m.ID}, body: `{"unknown":1}`,
+				headers: map[string]string{"If-Match": `"999"`}})
+			checked++
+			if allowed && resp.StatusCode == http.StatusForbidden {
+				t.Errorf("%s: documented caller %s got 403: %s", route, kind, resp.Body)
 			}
-			if err := json.Unmarshal(raw, &op); err != nil {
-				t.Fatal(err)
-			}
-			for kind, tok := range tokens {
-				allowed := false
-				for _, c := range op.Callers {
-					allowed = allowed || c == kind
-				}
-				// A body the decoder rejects and a stale If-Match: an allowed
-				// caller gets some other status, never 403. (An allowed DELETE
-				// erases the member; later calls are still checked first.)
-				resp := f.do(t, call{method: strings.ToUpper(method), route: path, path: path, tok: tok,
-					pathParams: map[string]string{"id": m.ID}, body: `{"unknown":1}`,
-					headers: map[string]string{"If-Match": `"999"`}})
-				checked++
-				if allowed && resp.StatusCode == http.StatusForbidden {
-					t.Errorf("%s %s: documented caller %s got 403: %s", method, path, kind, resp.Body)
-				}
-				if !allowed && resp.StatusCode != http.StatusForbidden {
-					t.Errorf("%s %s: undocumented caller %s got %d, want 403", method, path, kind, resp.StatusCode)
-				}
+			if !allowed && resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s: undocumented caller %s got %d, want 403", route, kind, resp.StatusCode)
 			}
 		}
 	}

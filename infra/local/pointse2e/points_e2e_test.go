@@ -1,0 +1,340 @@
+// Package pointse2e runs the points ledger end to end through the local
+// stack: HTTP intake, the SQS event source mapping, the real worker binary
+// and DynamoDB Local, with redeliveries, out-of-order delivery and poison
+// messages. Visibility timeouts are shortened to 2 s so redrive is quick.
+package pointse2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"clientele/infra/local"
+	"clientele/infra/topology"
+	"clientele/shared/dynamo"
+	"clientele/shared/event"
+	"clientele/shared/points"
+)
+
+var stack *local.Stack
+
+// policy: purchase points are available at once, so the tests can redeem
+// right after earning; returns then take available points.
+const policy = `{"return_window_hours":0,"welcome_bonus":100}`
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	root, err := local.ModuleRoot(".")
+	if err == nil {
+		stack, err = local.Start(ctx, local.Config{
+			Root: root, System: topology.Clientele(), APIAddr: "127.0.0.1:0", SQSAddr: "127.0.0.1:0",
+			Log: io.Discard, VisibilityTimeout: 2 * time.Second,
+			ExtraEnv: map[string]string{"CLIENTELE_POINTS_POLICY": policy},
+		})
+	}
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the local stack:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = stack.Close()
+	os.Exit(code)
+}
+
+func token(t testing.TB, role topology.Caller, sub string) string {
+	t.Helper()
+	tok, err := stack.Token(role, sub, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func call(t testing.TB, method, path, tok, body string, headers ...string) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, stack.APIURL+path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	if out == nil {
+		out = map[string]any{"raw": string(raw)}
+	}
+	return resp.StatusCode, out
+}
+
+func sqsClient() *sqs.Client {
+	return sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(stack.SQSEndpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+}
+
+func store() *dynamo.PointsStore {
+	p, _ := points.ParsePolicy(policy)
+	return &dynamo.PointsStore{Client: dynamo.NewLocalClient(stack.DynamoDBEndpoint), Table: topology.PointsTable, Policy: p}
+}
+
+// send puts an envelope on the points queue as a producer would.
+func send(t testing.TB, typ string, data any) event.Envelope {
+	t.Helper()
+	e, err := event.New(typ, "test", time.Now(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendRaw(t, e)
+	return e
+}
+
+func sendRaw(t testing.TB, e event.Envelope) {
+	t.Helper()
+	body, _ := json.Marshal(e)
+	_, err := sqsClient().SendMessage(context.Background(), &sqs.SendMessageInput{
+		QueueUrl: aws.String(stack.QueueURL(topology.PointsEvents)), MessageBody: aws.String(string(body))})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// await polls until cond holds for the member's account.
+func await(t testing.TB, member string, what string, cond func(*points.Account) bool) *points.Account {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		a, err := store().Account(context.Background(), member)
+		if err == nil && cond(a) {
+			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not reached (account %+v, err %v)", what, a, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func ledgerSum(t testing.TB, member string) int64 {
+	t.Helper()
+	es, err := store().AllEntries(context.Background(), member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s int64
+	for _, e := range es {
+		s += e.Amount
+	}
+	return s
+}
+
+func memberID() string { return "pm-" + event.NewID(time.Now()) }
+
+func purchaseOf(member, order string, amounts ...int64) points.Purchase {
+	p := points.Purchase{OrderID: order, MemberID: member, Channel: "store", Store: "SH-001", Currency: "CNY"}
+	for i, a := range amounts {
+		p.Lines = append(p.Lines, points.PurchaseLine{LineID: fmt.Sprint(i + 1), SKU: fmt.Sprint("SKU-", i+1), Category: "shoes", Quantity: 2, Amount: a})
+	}
+	return p
+}
+
+// TestEarnRedeemReturnOverHTTP walks the main flow a POS and an app follow.
+func TestEarnRedeemReturnOverHTTP(t *testing.T) {
+	t.Parallel()
+	member := memberID()
+	pos := token(t, topology.Service, "")
+	own := token(t, topology.Member, member)
+	order := "ORD-" + member
+	body, _ := json.Marshal(purchaseOf(member, order, 59900, 19900))
+	if st, out := call(t, "POST", "/v1/purchases", pos, string(body)); st != 202 {
+		t.Fatalf("purchase: %d %v", st, out)
+	}
+	await(t, member, "earn", func(a *points.Account) bool { return a.Available == 798 })
+	if st, out := call(t, "GET", "/v1/members/"+member+"/points", own, ""); st != 200 || out["available"] != 798.0 {
+		t.Fatalf("balance: %d %v", st, out)
+	}
+	// Redeem 300 with an Idempotency-Key; the retry is a replay.
+	st, first := call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":300,"reason":"coupon"}`, "Idempotency-Key", "r-"+member)
+	st2, again := call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":300,"reason":"coupon"}`, "Idempotency-Key", "r-"+member)
+	if st != 201 || st2 != 201 || fmt.Sprint(first) != fmt.Sprint(again) {
+		t.Fatalf("redeem: %d %v / %d %v", st, first, st2, again)
+	}
+	if st, out := call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":100000,"reason":"tv"}`, "Idempotency-Key", "big-"+member); st != 409 || out["available"] != 498.0 {
+		t.Fatalf("overdraft: %d %v", st, out)
+	}
+	// Return one of the two units of line 1: 599 earned / 2 → 299 back.
+	ret, _ := json.Marshal(points.Return{ReturnID: "RET-" + member, OrderID: order, MemberID: member, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
+	if st, out := call(t, "POST", "/v1/returns", pos, string(ret)); st != 202 {
+		t.Fatalf("return: %d %v", st, out)
+	}
+	a := await(t, member, "reverse", func(a *points.Account) bool { return a.Available == 199 })
+	if ledgerSum(t, member) != a.Net() {
+		t.Errorf("ledger %d ≠ balance %d", ledgerSum(t, member), a.Net())
+	}
+	// A return for an unknown order or line is refused at the door.
+	bad, _ := json.Marshal(points.Return{ReturnID: "RET-x" + member, OrderID: "NOPE-" + member, MemberID: member, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
+	if st, _ := call(t, "POST", "/v1/returns", pos, string(bad)); st != 404 {
+		t.Errorf("unknown order: %d", st)
+	}
+	badLine, _ := json.Marshal(points.Return{ReturnID: "RET-y" + member, OrderID: order, MemberID: member, Lines: []points.ReturnLine{{LineID: "9", Quantity: 1}}})
+	if st, _ := call(t, "POST", "/v1/returns", pos, string(badLine)); st != 400 {
+		t.Errorf("unknown line: %d", st)
+	}
+}
+
+// TestRedeliveredOutOfOrderMessagesApplyOnce delivers every message three
+// times, shuffled (returns before their purchase, too), and compares the
+// result with a member that got each message once.
+func TestRedeliveredOutOfOrderMessagesApplyOnce(t *testing.T) {
+	t.Parallel()
+	once, thrice := memberID(), memberID()
+	msgs := func(member string) []event.Envelope {
+		var out []event.Envelope
+		mk := func(typ string, data any) {
+			e, err := event.New(typ, "test", time.Now(), data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, e)
+		}
+		mk(event.TypeMemberRegistered, event.MemberRegistered{MemberID: member, SignupChannel: "app", RegisteredAt: time.Now()})
+		// Small orders: no tier boundary is crossed, since the tier's
+		// multiplier applies from the purchase processed after an upgrade.
+		for i := range 4 {
+			mk(event.TypePointsPurchase, purchaseOf(member, fmt.Sprintf("O%d-%s", i, member), int64(1000*(i+1)), 500))
+		}
+		mk(event.TypePointsReturn, points.Return{ReturnID: "R1-" + member, OrderID: "O1-" + member, MemberID: member, Lines: []points.ReturnLine{{LineID: "1", Quantity: 2}}})
+		mk(event.TypePointsReturn, points.Return{ReturnID: "R2-" + member, OrderID: "O3-" + member, MemberID: member, Lines: []points.ReturnLine{{LineID: "2", Quantity: 1}}})
+		mk(event.TypePointsBonusRequested, event.BonusRequested{MemberID: member, Reason: "survey", Amount: 50, SourceID: "survey-response-" + member})
+		return out
+	}
+	// The reference member gets each message once, in order.
+	for _, e := range msgs(once) {
+		sendRaw(t, e)
+		time.Sleep(150 * time.Millisecond)
+	}
+	// The other gets three copies of each (same envelope ids), shuffled.
+	var all []event.Envelope
+	for _, e := range msgs(thrice) {
+		all = append(all, e, e, e)
+	}
+	rand.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	for _, e := range all {
+		sendRaw(t, e)
+	}
+	// Both end with 8 entries: welcome, 4 earns, 2 reversals, 1 bonus.
+	entries := func(m string) func(*points.Account) bool {
+		return func(*points.Account) bool {
+			es, err := store().AllEntries(context.Background(), m)
+			return err == nil && len(es) == 8
+		}
+	}
+	ref := await(t, once, "single delivery", entries(once))
+	await(t, thrice, "triple delivery", entries(thrice))
+	// Late duplicates still in flight must change nothing: wait past two
+	// visibility timeouts, then compare everything.
+	time.Sleep(5 * time.Second)
+	got, _ := store().Account(context.Background(), thrice)
+	if got.Available != ref.Available || got.Pending != ref.Pending || got.Debt != ref.Debt || got.LifetimeEarned != ref.LifetimeEarned ||
+		got.Stats.TotalOrders != 4 || got.Stats.TotalOrders != ref.Stats.TotalOrders || got.Stats.Spend[time.Now().UTC().Format("2006-01")] != ref.Stats.Spend[time.Now().UTC().Format("2006-01")] {
+		t.Errorf("thrice %+v\nonce   %+v", got, ref)
+	}
+	if a, b := ledgerSum(t, thrice), ledgerSum(t, once); a != b || a != got.Net() {
+		t.Errorf("ledger sums: thrice %d once %d balance %d", a, b, got.Net())
+	}
+	es, _ := store().AllEntries(context.Background(), thrice)
+	esRef, _ := store().AllEntries(context.Background(), once)
+	if len(es) != len(esRef) {
+		t.Errorf("%d entries after redelivery, %d after single delivery", len(es), len(esRef))
+	}
+}
+
+// TestPoisonMessageReachesDLQWithoutBlockingItsBatch sends a malformed
+// message among good ones: the good ones apply, the poison one is retried
+// and lands in the dead-letter queue after 5 receives.
+func TestPoisonMessageReachesDLQWithoutBlockingItsBatch(t *testing.T) {
+	t.Parallel()
+	member := memberID()
+	c := sqsClient()
+	poison := `{"id":"poison-` + member + `","type":"points.purchase","version":1,"occurred_at":"2026-11-22T00:00:00Z","source":"test","data":{"order_id":""}}`
+	if _, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(stack.QueueURL(topology.PointsEvents)), MessageBody: aws.String(poison)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		send(t, event.TypePointsPurchase, purchaseOf(member, fmt.Sprintf("G%d-%s", i, member), 10000))
+	}
+	await(t, member, "good messages", func(a *points.Account) bool { return a.Stats.TotalOrders == 3 })
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(stack.QueueURL(topology.DLQName(topology.PointsEvents))), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			if strings.Contains(aws.ToString(m.Body), "poison-"+member) {
+				return
+			}
+			_, _ = c.ChangeMessageVisibility(context.Background(), &sqs.ChangeMessageVisibilityInput{
+				QueueUrl: aws.String(stack.QueueURL(topology.DLQName(topology.PointsEvents))), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
+		}
+	}
+	t.Fatal("the poison message never reached the dead-letter queue")
+}
+
+// TestConcurrentRedemptionsOverHTTP: 16 clients redeem on one member at once.
+func TestConcurrentRedemptionsOverHTTP(t *testing.T) {
+	t.Parallel()
+	member := memberID()
+	send(t, event.TypePointsPurchase, purchaseOf(member, "C-"+member, 100000)) // 1000 points
+	await(t, member, "seed", func(a *points.Account) bool { return a.Available == 1000 })
+	own := token(t, topology.Member, member)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, conflicts := 0, 0
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, out := call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":90,"reason":"coupon"}`, "Idempotency-Key", fmt.Sprintf("c%d-%s", i, member))
+			mu.Lock()
+			defer mu.Unlock()
+			switch st {
+			case 201:
+				ok++
+			case 409:
+				conflicts++
+			default:
+				t.Errorf("status %d: %v", st, out)
+			}
+		}()
+	}
+	wg.Wait()
+	a, _ := store().Account(context.Background(), member)
+	if ok != 11 || a.Available != 1000-int64(ok)*90 || a.Available < 0 {
+		t.Errorf("%d redemptions of 90 succeeded (%d conflicts); available %d; want 11 and 10", ok, conflicts, a.Available)
+	}
+}
