@@ -1,6 +1,10 @@
 package topology
 
-import "time"
+import (
+	"time"
+
+	"clientele/shared/env"
+)
 
 // Logical table names.
 const (
@@ -27,6 +31,16 @@ const (
 	PointsBonusRequested = "points.bonus_requested"
 	PointsExpiring       = "points.expiring"
 )
+
+// PointsPolicy is the loyalty programme every points function runs with
+// (CLIENTELE_POINTS_POLICY, read by points.ParsePolicy): one value, so the
+// API, the worker and the nightly job cannot disagree. "{}" keeps the
+// defaults (1 point per currency unit, 24 months to month end, 14-day
+// return window, member/silver/gold/platinum at 0/1000/5000/20000, debt on
+// shortfalls); a brand edits it here and redeploys.
+const PointsPolicy = `{}`
+
+func pointsEnv() map[string]string { return map[string]string{env.PointsPolicy: PointsPolicy} }
 
 // Clientele is the deployed system.
 func Clientele() System {
@@ -67,6 +81,7 @@ func Clientele() System {
 			MemoryMB:     256,
 			Timeout:      10 * time.Second,
 			Architecture: ARM64,
+			Env:          pointsEnv(),
 			WritesTables: []string{PointsTable},
 			Publishes:    []string{PointsPurchase, PointsReturn},
 		}, {
@@ -76,6 +91,7 @@ func Clientele() System {
 			MemoryMB:     256,
 			Timeout:      30 * time.Second,
 			Architecture: ARM64,
+			Env:          pointsEnv(),
 			WritesTables: []string{PointsTable},
 			Publishes:    []string{PointsBonusRequested},
 		}, {
@@ -85,6 +101,7 @@ func Clientele() System {
 			MemoryMB:     512,
 			Timeout:      15 * time.Minute,
 			Architecture: ARM64,
+			Env:          pointsEnv(),
 			ReadsTables:  []string{MembersTable},
 			WritesTables: []string{PointsTable},
 			Publishes:    []string{PointsExpiring},
