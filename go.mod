@@ -20,6 +20,7 @@ require (
 	github.com/oklog/ulid/v2 v2.1.1
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/sirupsen/logrus v1.9.0
+	pgregory.net/rapid v1.3.0
 )
 
 require (
@@ -52,5 +53,4 @@ require (
 	golang.org/x/tools/cmd/godoc v0.1.0-deprecated // indirect
 	golang.org/x/tools/godoc v0.1.0-deprecated // indirect
 	google.golang.org/protobuf v1.36.5 // indirect
-	pgregory.net/rapid v1.3.0 // indirect
 )
