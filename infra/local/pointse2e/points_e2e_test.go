@@ -338,3 +338,42 @@ func TestConcurrentRedemptionsOverHTTP(t *testing.T) {
 		t.Errorf("%d redemptions of 90 succeeded (%d conflicts); available %d; want 11 and 10", ok, conflicts, a.Available)
 	}
 }
+
+// TestWorkerDiedBeforeDeletingTheMessage: the worker applies a message and
+// dies before the event source mapping deletes it, so SQS delivers the
+// same message again once its visibility timeout lapses. Here the first
+// delivery is an invocation of the worker binary with the SQS event (its
+// write commits, nothing deletes anything), and the redelivery is the same
+// envelope on the real queue. The redelivery must change nothing.
+func TestWorkerDiedBeforeDeletingTheMessage(t *testing.T) {
+	t.Parallel()
+	member := memberID()
+	e, err := event.New(event.TypePointsPurchase, "test", time.Now(), purchaseOf(member, "DIE-"+member, 20000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(e)
+	sqsEvent, _ := json.Marshal(map[string]any{"Records": []map[string]any{{
+		"messageId": "first-delivery-" + member, "receiptHandle": "gone", "body": string(body),
+		"attributes": map[string]string{"ApproximateReceiveCount": "1"}, "eventSource": "aws:sqs",
+		"eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:" + topology.PointsEvents, "awsRegion": "us-east-1",
+	}}})
+	out, err := stack.Invoke(context.Background(), "points-worker", sqsEvent)
+	if err != nil {
+		t.Fatalf("first delivery: %v", err)
+	}
+	if strings.Contains(string(out), "first-delivery") {
+		t.Fatalf("first delivery failed: %s", out)
+	}
+	first := await(t, member, "first delivery", func(a *points.Account) bool { return a.Available == 200 })
+	sendRaw(t, e)
+	// A marker sent after the redelivery: once it is applied, the
+	// redelivery has been received too (goaws delivers in send order).
+	send(t, event.TypePointsBonusRequested, event.BonusRequested{MemberID: member, Reason: "goodwill", Amount: 1, SourceID: "marker-" + member})
+	await(t, member, "marker", func(a *points.Account) bool { return a.Available != first.Available })
+	time.Sleep(time.Second)
+	again, _ := store().Account(context.Background(), member)
+	if again.Available != 201 || again.Stats.TotalOrders != 1 || ledgerSum(t, member) != 201 {
+		t.Errorf("redelivery changed the account: available %d orders %d ledger %d", again.Available, again.Stats.TotalOrders, ledgerSum(t, member))
+	}
+}
