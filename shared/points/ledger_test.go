@@ -296,3 +296,17 @@ func TestParsePolicy(t *testing.T) {
 		}
 	}
 }
+
+func TestZeroDecimalCurrencies(t *testing.T) {
+	t.Parallel()
+	p := DefaultPolicy()
+	a := NewAccount("m", p, t0)
+	in := purchase("o1", PurchaseLine{LineID: "a", SKU: "a", Quantity: 1, Amount: 5980})
+	in.Currency = "JPY" // ¥5,980 has no minor units
+	if e, _ := a.EarnPurchase(in, "E1", p, t0); e.Amount != 5980 {
+		t.Errorf("JPY earn = %d, want 5980 (1 point per yen)", e.Amount)
+	}
+	if MinorPerUnit("CNY") != 100 || MinorPerUnit("JPY") != 1 {
+		t.Error("minor units per currency unit")
+	}
+}

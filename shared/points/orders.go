@@ -187,6 +187,18 @@ func (o *Order) line(id string) (*OrderLine, bool) {
 	return nil, false
 }
 
+// zeroDecimal lists ISO 4217 currencies without minor units.
+var zeroDecimal = map[string]bool{"JPY": true, "KRW": true, "VND": true, "CLP": true, "ISK": true, "UGX": true, "XAF": true, "XOF": true}
+
+// MinorPerUnit is how many minor units make one currency unit: 100 for
+// CNY (fen), 1 for JPY.
+func MinorPerUnit(currency string) int64 {
+	if zeroDecimal[currency] {
+		return 1
+	}
+	return 100
+}
+
 // linePoints computes the points of each line: base rate on whole currency
 // units, times the tier multiplier and the best campaign for the line's
 // category, capped per order (earlier lines first).
@@ -200,7 +212,7 @@ func linePoints(in Purchase, tier Tier, p Policy) []int64 {
 				camp = c.MultiplierPct
 			}
 		}
-		pts := l.Amount * p.PointsPerUnit / 100 * tier.MultiplierPct / 100 * camp / 100
+		pts := l.Amount * p.PointsPerUnit / MinorPerUnit(in.Currency) * tier.MultiplierPct / 100 * camp / 100
 		if p.MaxPointsPerOrder > 0 && total+pts > p.MaxPointsPerOrder {
 			pts = p.MaxPointsPerOrder - total
 		}
