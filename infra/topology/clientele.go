@@ -63,6 +63,8 @@ func Clientele() System {
 			MemoryMB:     256,
 			Timeout:      10 * time.Second,
 			Architecture: ARM64,
+			// The export includes the member's points account and ledger.
+			ReadsTables:  []string{PointsTable},
 			WritesTables: []string{MembersTable},
 			Publishes:    []string{MemberRegistered, MemberErased},
 		}, {

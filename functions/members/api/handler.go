@@ -13,6 +13,7 @@ import (
 	"clientele/shared/fault"
 	"clientele/shared/idempotency"
 	"clientele/shared/member"
+	"clientele/shared/points"
 )
 
 // Publisher sends events after their transaction committed.
@@ -25,8 +26,29 @@ type Outbox interface {
 	Done(ctx context.Context, ids ...string) error
 }
 
+// Ledger is what the export reads of the points domain.
+type Ledger interface {
+	Account(ctx context.Context, memberID string) (*points.Account, error)
+	Entries(ctx context.Context, memberID, after string, limit int) ([]points.Entry, string, error)
+}
+
+// PointsExport is the points domain's section of an export.
+type PointsExport struct {
+	Available      int64               `json:"available"`
+	Pending        int64               `json:"pending"`
+	Debt           int64               `json:"debt"`
+	LifetimeEarned int64               `json:"lifetime_earned"`
+	Tier           string              `json:"tier"`
+	TierHistory    []points.TierChange `json:"tier_history"`
+	Lots           []points.Lot        `json:"lots"`
+	Statistics     points.Stats        `json:"statistics"`
+	Entries        []points.Entry      `json:"entries"`
+}
+
 // Handler serves the members HTTP API.
 type Handler struct {
+	// Points is read for exports; nil leaves the points section out.
+	Points      Ledger
 	Members     member.Store
 	Idempotency idempotency.Store
 	Outbox      Outbox
@@ -299,9 +321,51 @@ func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response
 	if hist == nil {
 		hist = []member.ConsentRecord{}
 	}
+	domains := map[string]any{}
+	if h.Points != nil {
+		px, err := h.pointsExport(ctx, id)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		if px != nil {
+			domains["points"] = px
+		}
+	}
 	h.Log.InfoContext(ctx, "member exported", "member_id", id)
 	return apigw.JSON(http.StatusOK, Export{
 		Format: "clientele.export.v1", GeneratedAt: h.now().UTC(), Member: m, ConsentHistory: hist,
-		Domains: map[string]any{},
+		Domains: domains,
 	}, "Content-Disposition", `attachment; filename="member-`+id+`.json"`), nil
+}
+
+// pointsExport gathers the member's points account and whole ledger; nil
+// when the member never had points.
+func (h *Handler) pointsExport(ctx context.Context, id string) (*PointsExport, error) {
+	a, err := h.Points.Account(ctx, id)
+	if fault.Is(err, fault.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	px := &PointsExport{Available: a.Available, Pending: a.Pending, Debt: a.Debt, LifetimeEarned: a.LifetimeEarned,
+		Tier: a.Tier, TierHistory: a.TierHistory, Lots: a.Lots, Statistics: a.Stats, Entries: []points.Entry{}}
+	if px.TierHistory == nil {
+		px.TierHistory = []points.TierChange{}
+	}
+	if px.Lots == nil {
+		px.Lots = []points.Lot{}
+	}
+	after := ""
+	for {
+		page, next, err := h.Points.Entries(ctx, id, after, 100)
+		if err != nil {
+			return nil, err
+		}
+		px.Entries = append(px.Entries, page...)
+		if next == "" {
+			return px, nil
+		}
+		after = next
+	}
 }

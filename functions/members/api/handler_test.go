@@ -21,6 +21,7 @@ import (
 	"clientele/shared/event"
 	"clientele/shared/logging"
 	"clientele/shared/member"
+	"clientele/shared/points"
 )
 
 var (
@@ -98,6 +99,7 @@ func newFixture(t *testing.T) *fixture {
 	pub := &recorder{}
 	buf, mu := &bytes.Buffer{}, &sync.Mutex{}
 	h := &Handler{
+		Points:      &dynamo.PointsStore{Client: db, Table: table, Policy: points.DefaultPolicy()},
 		Members:     store,
 		Idempotency: &dynamo.IdempotencyStore{Client: db, Table: table},
 		Outbox:      &dynamo.Outbox{Client: db, Table: table},

@@ -13,6 +13,7 @@ import (
 	"clientele/shared/idempotency"
 	"clientele/shared/logging"
 	"clientele/shared/member"
+	"clientele/shared/points"
 	"clientele/shared/queue"
 )
 
@@ -50,8 +51,13 @@ func newHandler(ctx context.Context) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	pointsTable, err := env.Lookup(env.TableVar("points"))
+	if err != nil {
+		return nil, err
+	}
 	var idem idempotency.Store = &dynamo.IdempotencyStore{Client: db, Table: table}
 	return &Handler{
+		Points:      &dynamo.PointsStore{Client: db, Table: pointsTable, Policy: points.DefaultPolicy()},
 		Members:     &dynamo.MemberStore{Client: db, Table: table, Key: []byte(key)},
 		Idempotency: idem,
 		Outbox:      &dynamo.Outbox{Client: db, Table: table},

@@ -8,9 +8,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"clientele/shared/dynamo"
 	"clientele/shared/event"
 	"clientele/shared/member"
+	"clientele/shared/points"
 )
 
 func TestSignupThenRead(t *testing.T) {
@@ -423,5 +426,37 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 		if strings.Contains(logs, pii) {
 			t.Errorf("logs contain %q:\n%s", pii, logs)
 		}
+	}
+}
+
+func TestExportIncludesThePointsLedger(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	m := f.signup(t)
+	at := map[string]string{"id": m.ID}
+	exp := f.do(t, call{method: "GET", route: "/v1/members/{id}/export", path: "/x", pathParams: at, tok: memberToken(m.ID)})
+	if strings.Contains(exp.Body, `"points"`) {
+		t.Fatalf("a member without points exports a points section: %s", exp.Body)
+	}
+	ledger := f.h.Points.(*dynamo.PointsStore)
+	now := time.Now()
+	if _, _, err := ledger.Apply(context.Background(), m.ID, func(a *points.Account) (points.Change, error) {
+		e, err := a.Grant(points.Entry{ID: event.NewID(now), MemberID: m.ID, Kind: points.Bonus, Reason: "welcome", Amount: 100, At: now}, ledger.Policy)
+		return points.Change{Entries: []points.Entry{e}}, err
+	}, points.Write{}); err != nil {
+		t.Fatal(err)
+	}
+	exp = f.do(t, call{method: "GET", route: "/v1/members/{id}/export", path: "/x", pathParams: at, tok: memberToken(m.ID)})
+	var doc struct {
+		Domains struct {
+			Points *PointsExport `json:"points"`
+		} `json:"domains"`
+	}
+	if err := json.Unmarshal([]byte(exp.Body), &doc); err != nil || doc.Domains.Points == nil {
+		t.Fatalf("export: %v %s", err, exp.Body)
+	}
+	px := doc.Domains.Points
+	if px.Available != 100 || len(px.Entries) != 1 || px.Entries[0].Reason != "welcome" || len(px.Lots) != 1 {
+		t.Errorf("points section = %+v", px)
 	}
 }

@@ -112,6 +112,7 @@ func TestSchemasMatchTypes(t *testing.T) {
 		"Member":        reflect.TypeOf(member.Member{}),
 		"Consent":       reflect.TypeOf(member.Consent{}),
 		"Export":        reflect.TypeOf(Export{}),
+		"PointsExport":  reflect.TypeOf(PointsExport{}),
 	} {
 		if got, want := propNames(doc, schema), jsonNames(typ); !reflect.DeepEqual(got, want) {
 			t.Errorf("schema %s documents %v, the type has %v", schema, got, want)
