@@ -83,6 +83,8 @@ func Clientele() System {
 			MemoryMB:     256,
 			Timeout:      10 * time.Second,
 			Architecture: ARM64,
+			// Members must exist and not be erased to get points.
+			ReadsTables:  []string{MembersTable},
 			Env:          pointsEnv(),
 			WritesTables: []string{PointsTable},
 			Publishes:    []string{PointsPurchase, PointsReturn},

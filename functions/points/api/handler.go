@@ -14,6 +14,7 @@ import (
 	"clientele/shared/event"
 	"clientele/shared/fault"
 	"clientele/shared/idempotency"
+	"clientele/shared/member"
 	"clientele/shared/points"
 )
 
@@ -24,6 +25,9 @@ type Publisher interface {
 
 // Handler serves the points HTTP API.
 type Handler struct {
+	// Members confirms that a member exists and is not erased before points
+	// are posted or purchases accepted for it; nil skips the check.
+	Members     Directory
 	Points      points.Store
 	Idempotency idempotency.Store
 	Publisher   Publisher
@@ -353,6 +357,9 @@ func (h *Handler) redeem(ctx context.Context, req apigw.Request) (apigw.Response
 	if err != nil {
 		return apigw.Response{}, err
 	}
+	if err := h.checkMember(ctx, id, "id"); err != nil {
+		return apigw.Response{}, err
+	}
 	return h.idempotent(ctx, req, caller, func(res *idempotency.Reservation) (apigw.Response, error) {
 		now := h.now()
 		entryID := event.NewID(now)
@@ -403,6 +410,34 @@ func (in AdjustmentInput) validate() error {
 	return fs.Err()
 }
 
+// Directory is the part of the members store points-api reads.
+type Directory interface {
+	// Get returns the member or NotFound.
+	Get(ctx context.Context, id string) (member.Member, error)
+}
+
+// checkMember refuses points for a member that does not exist (a mistyped
+// id would open an orphan account) or was erased. field names the request
+// field that carried the id.
+func (h *Handler) checkMember(ctx context.Context, id, field string) error {
+	if h.Members == nil {
+		return nil
+	}
+	m, err := h.Members.Get(ctx, id)
+	if fault.Is(err, fault.NotFound) {
+		return &fault.Error{Kind: fault.NotFound, Message: "no member has this id",
+			Fields: []fault.FieldError{{Field: field, Reason: "unknown member"}}}
+	}
+	if err != nil {
+		return err
+	}
+	if m.Status == member.Erased {
+		return &fault.Error{Kind: fault.Conflict, Message: "the member was erased",
+			Fields: []fault.FieldError{{Field: field, Reason: "erased member"}}}
+	}
+	return nil
+}
+
 func (h *Handler) adjust(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 	caller, id, err := target(req, apigw.StaffCaller)
 	if err != nil {
@@ -413,6 +448,9 @@ func (h *Handler) adjust(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.Response{}, err
 	}
 	if err := in.validate(); err != nil {
+		return apigw.Response{}, err
+	}
+	if err := h.checkMember(ctx, id, "id"); err != nil {
 		return apigw.Response{}, err
 	}
 	return h.idempotent(ctx, req, caller, func(res *idempotency.Reservation) (apigw.Response, error) {
@@ -469,6 +507,9 @@ func (h *Handler) purchase(ctx context.Context, req apigw.Request) (apigw.Respon
 	}
 	now := h.now()
 	if err := points.ValidatePurchase(&in, h.Policy, now); err != nil {
+		return apigw.Response{}, err
+	}
+	if err := h.checkMember(ctx, in.MemberID, "member_id"); err != nil {
 		return apigw.Response{}, err
 	}
 	evID, err := h.enqueue(ctx, event.TypePointsPurchase, now, in)

@@ -63,8 +63,14 @@ func newHandler(ctx context.Context) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	membersTable, err := env.Lookup(env.TableVar("members"))
+	if err != nil {
+		return nil, err
+	}
 	var idem idempotency.Store = &dynamo.IdempotencyStore{Client: db, Table: table}
 	return &Handler{
+		// Only Get is used: no uniqueness claims, so no HMAC key needed.
+		Members:     &dynamo.MemberStore{Client: db, Table: membersTable},
 		Points:      &dynamo.PointsStore{Client: db, Table: table, Policy: policy},
 		Idempotency: idem,
 		Publisher:   &queue.Publisher{SQS: sqsClient, Routes: routes},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"clientele/shared/event"
+	"clientele/shared/fault"
+	"clientele/shared/member"
 	"clientele/shared/points"
 )
 
@@ -635,5 +638,57 @@ func TestLogsCarryRequestIDs(t *testing.T) {
 	}
 	if strings.Contains(logs, "Li Wei") {
 		t.Errorf("a staff note reached the logs:\n%s", logs)
+	}
+}
+
+// directory is a members store with a fixed set of members.
+type directory map[string]member.Status
+
+func (d directory) Get(_ context.Context, id string) (member.Member, error) {
+	st, ok := d[id]
+	if !ok {
+		return member.Member{}, fault.New(fault.NotFound, "no member %s", id)
+	}
+	return member.Member{ID: id, Status: st}, nil
+}
+
+func TestUnknownOrErasedMembersGetNoPoints(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	active, erased, unknown := "act-"+uniq(), "era-"+uniq(), "unk-"+uniq()
+	f.h.Members = directory{active: member.Active, erased: member.Erased}
+	f.grant(t, erased, 100, time.Now())
+	purchaseFor := func(id string) string {
+		return `{"order_id":"O-` + uniq() + `","member_id":"` + id + `","channel":"online","currency":"CNY","lines":[{"sku":"a","quantity":1,"amount":1000}]}`
+	}
+	cases := []struct {
+		name   string
+		c      call
+		status int
+		field  string
+	}{
+		{"purchase, unknown member", call{method: "POST", route: "/v1/purchases", path: "/v1/purchases", tok: serviceToken, body: purchaseFor(unknown)}, 404, "member_id"},
+		{"purchase, erased member", call{method: "POST", route: "/v1/purchases", path: "/v1/purchases", tok: serviceToken, body: purchaseFor(erased)}, 409, "member_id"},
+		{"purchase, active member", call{method: "POST", route: "/v1/purchases", path: "/v1/purchases", tok: serviceToken, body: purchaseFor(active)}, 202, ""},
+		{"adjustment, unknown member", call{method: "POST", route: "/v1/members/{id}/points/adjustments", path: "/x", tok: staffToken,
+			pathParams: map[string]string{"id": unknown}, body: `{"amount":10,"reason_code":"goodwill"}`}, 404, "id"},
+		{"redemption, erased member", call{method: "POST", route: "/v1/members/{id}/points/redemptions", path: "/x", tok: staffToken,
+			pathParams: map[string]string{"id": erased}, body: `{"amount":10,"reason":"x"}`, headers: map[string]string{"Idempotency-Key": "k-" + uniq()}}, 409, "id"},
+	}
+	for _, c := range cases {
+		resp := f.do(t, c.c)
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %d %s", c.name, resp.StatusCode, resp.Body)
+			continue
+		}
+		if c.field != "" && !strings.Contains(resp.Body, `"field":"`+c.field+`"`) {
+			t.Errorf("%s: problem does not name %s: %s", c.name, c.field, resp.Body)
+		}
+	}
+	if _, err := f.store.Account(context.Background(), unknown); !fault.Is(err, fault.NotFound) {
+		t.Errorf("an account was opened for an unknown member: %v", err)
+	}
+	if b := f.balance(t, erased); b.Available != 100 {
+		t.Errorf("the erased member's ledger changed: %+v", b)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,6 +154,22 @@ func ledgerSum(t testing.TB, member string) int64 {
 
 func memberID() string { return "pm-" + event.NewID(time.Now()) }
 
+var phoneSeq atomic.Int64
+
+// signup registers a member through the members API (points-api refuses
+// points for unknown members) and returns its id.
+func signup(t testing.TB) string {
+	t.Helper()
+	n := phoneSeq.Add(1) + time.Now().UnixNano()%1000000*100
+	body := fmt.Sprintf(`{"phone":"+86136%08d","signup_channel":"store","preferred_store":"SH-001"}`, n%100000000)
+	st, out := call(t, "POST", "/v1/members", token(t, topology.Service, ""), body)
+	id, _ := out["id"].(string)
+	if st != 201 || id == "" {
+		t.Fatalf("signup: %d %v", st, out)
+	}
+	return id
+}
+
 func purchaseOf(member, order string, amounts ...int64) points.Purchase {
 	p := points.Purchase{OrderID: order, MemberID: member, Channel: "store", Store: "SH-001", Currency: "CNY"}
 	for i, a := range amounts {
@@ -164,7 +181,7 @@ func purchaseOf(member, order string, amounts ...int64) points.Purchase {
 // TestEarnRedeemReturnOverHTTP walks the main flow a POS and an app follow.
 func TestEarnRedeemReturnOverHTTP(t *testing.T) {
 	t.Parallel()
-	member := memberID()
+	member := signup(t)
 	pos := token(t, topology.Service, "")
 	own := token(t, topology.Member, member)
 	order := "ORD-" + member
@@ -172,8 +189,9 @@ func TestEarnRedeemReturnOverHTTP(t *testing.T) {
 	if st, out := call(t, "POST", "/v1/purchases", pos, string(body)); st != 202 {
 		t.Fatalf("purchase: %d %v", st, out)
 	}
-	await(t, member, "earn", func(a *points.Account) bool { return a.Available == 798 })
-	if st, out := call(t, "GET", "/v1/members/"+member+"/points", own, ""); st != 200 || out["available"] != 798.0 {
+	// 798 for the order plus the 100-point welcome bonus of the signup.
+	await(t, member, "earn", func(a *points.Account) bool { return a.Available == 898 })
+	if st, out := call(t, "GET", "/v1/members/"+member+"/points", own, ""); st != 200 || out["available"] != 898.0 {
 		t.Fatalf("balance: %d %v", st, out)
 	}
 	// Redeem 300 with an Idempotency-Key; the retry is a replay.
@@ -182,7 +200,7 @@ func TestEarnRedeemReturnOverHTTP(t *testing.T) {
 	if st != 201 || st2 != 201 || fmt.Sprint(first) != fmt.Sprint(again) {
 		t.Fatalf("redeem: %d %v / %d %v", st, first, st2, again)
 	}
-	if st, out := call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":100000,"reason":"tv"}`, "Idempotency-Key", "big-"+member); st != 409 || out["available"] != 498.0 {
+	if st, out := call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":100000,"reason":"tv"}`, "Idempotency-Key", "big-"+member); st != 409 || out["available"] != 598.0 {
 		t.Fatalf("overdraft: %d %v", st, out)
 	}
 	// Return one of the two units of line 1: 599 earned / 2 → 299 back.
@@ -190,7 +208,7 @@ func TestEarnRedeemReturnOverHTTP(t *testing.T) {
 	if st, out := call(t, "POST", "/v1/returns", pos, string(ret)); st != 202 {
 		t.Fatalf("return: %d %v", st, out)
 	}
-	a := await(t, member, "reverse", func(a *points.Account) bool { return a.Available == 199 })
+	a := await(t, member, "reverse", func(a *points.Account) bool { return a.Available == 299 })
 	if ledgerSum(t, member) != a.Net() {
 		t.Errorf("ledger %d ≠ balance %d", ledgerSum(t, member), a.Net())
 	}
@@ -308,9 +326,9 @@ func TestPoisonMessageReachesDLQWithoutBlockingItsBatch(t *testing.T) {
 // TestConcurrentRedemptionsOverHTTP: 16 clients redeem on one member at once.
 func TestConcurrentRedemptionsOverHTTP(t *testing.T) {
 	t.Parallel()
-	member := memberID()
-	send(t, event.TypePointsPurchase, purchaseOf(member, "C-"+member, 100000)) // 1000 points
-	await(t, member, "seed", func(a *points.Account) bool { return a.Available == 1000 })
+	member := signup(t)
+	send(t, event.TypePointsPurchase, purchaseOf(member, "C-"+member, 100000))            // 1000 points
+	await(t, member, "seed", func(a *points.Account) bool { return a.Available == 1100 }) // + welcome bonus
 	own := token(t, topology.Member, member)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -334,8 +352,8 @@ func TestConcurrentRedemptionsOverHTTP(t *testing.T) {
 	}
 	wg.Wait()
 	a, _ := store().Account(context.Background(), member)
-	if ok != 11 || a.Available != 1000-int64(ok)*90 || a.Available < 0 {
-		t.Errorf("%d redemptions of 90 succeeded (%d conflicts); available %d; want 11 and 10", ok, conflicts, a.Available)
+	if ok != 12 || a.Available != 1100-int64(ok)*90 || a.Available < 0 {
+		t.Errorf("%d redemptions of 90 succeeded (%d conflicts); available %d; want 12 and 20", ok, conflicts, a.Available)
 	}
 }
 
