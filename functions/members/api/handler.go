@@ -14,6 +14,7 @@ import (
 	"clientele/shared/idempotency"
 	"clientele/shared/member"
 	"clientele/shared/points"
+	"clientele/shared/queue"
 )
 
 // Publisher sends events after their transaction committed.
@@ -97,23 +98,9 @@ func (h *Handler) idempotent(ctx context.Context, req apigw.Request, caller apig
 	return apigw.Idempotent(ctx, h.Idempotency, h.Log, h.now(), req, caller, do)
 }
 
-// publish sends committed events and clears them from the outbox. A failure
-// leaves them in the outbox for the relay; the change itself stands.
+// publish sends committed events and clears them from the outbox.
 func (h *Handler) publish(ctx context.Context, evs []event.Envelope) {
-	if len(evs) == 0 {
-		return
-	}
-	if err := h.Publisher.Publish(ctx, evs...); err != nil {
-		h.Log.WarnContext(ctx, "publish deferred to outbox relay", "error", err.Error())
-		return
-	}
-	ids := make([]string, len(evs))
-	for i, e := range evs {
-		ids[i] = e.ID
-	}
-	if err := h.Outbox.Done(ctx, ids...); err != nil {
-		h.Log.WarnContext(ctx, "clear outbox", "error", err.Error())
-	}
+	queue.PublishCommitted(ctx, h.Publisher, h.Outbox, h.Log, evs)
 }
 
 // events returns a Write.Events function that builds the events once and

@@ -14,6 +14,7 @@ import (
 	"clientele/shared/fault"
 	"clientele/shared/logging"
 	"clientele/shared/points"
+	"clientele/shared/queue"
 )
 
 // Ledger is what the nightly run needs of the points store.
@@ -414,21 +415,7 @@ func (r *run) birthday(ctx context.Context, memberID string) error {
 	return nil
 }
 
-// publish sends committed events and clears them from the outbox; when the
-// queue is unavailable the outbox relay sends them later.
+// publish sends committed events and clears them from the outbox.
 func (r *run) publish(ctx context.Context, evs []event.Envelope) {
-	if len(evs) == 0 {
-		return
-	}
-	if err := r.n.Publisher.Publish(ctx, evs...); err != nil {
-		r.n.Log.WarnContext(ctx, "publish deferred to outbox relay", "error", err.Error())
-		return
-	}
-	ids := make([]string, len(evs))
-	for i, e := range evs {
-		ids[i] = e.ID
-	}
-	if err := r.n.Outbox.Done(ctx, ids...); err != nil {
-		r.n.Log.WarnContext(ctx, "clear outbox", "error", err.Error())
-	}
+	queue.PublishCommitted(ctx, r.n.Publisher, r.n.Outbox, r.n.Log, evs)
 }

@@ -310,21 +310,7 @@ func (h *Handler) erased(ctx context.Context, env event.Envelope) error {
 	return nil
 }
 
-// publish sends committed events and clears them from the outbox; when the
-// queue is unavailable the outbox relay sends them later.
+// publish sends committed events and clears them from the outbox.
 func (h *Handler) publish(ctx context.Context, evs []event.Envelope) {
-	if len(evs) == 0 {
-		return
-	}
-	if err := h.Publisher.Publish(ctx, evs...); err != nil {
-		h.Log.WarnContext(ctx, "publish deferred to outbox relay", "error", err.Error())
-		return
-	}
-	ids := make([]string, len(evs))
-	for i, e := range evs {
-		ids[i] = e.ID
-	}
-	if err := h.Outbox.Done(ctx, ids...); err != nil {
-		h.Log.WarnContext(ctx, "clear outbox", "error", err.Error())
-	}
+	queue.PublishCommitted(ctx, h.Publisher, h.Outbox, h.Log, evs)
 }
