@@ -3,7 +3,6 @@ package dynamo_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"clientele/shared/dynamo"
-	"clientele/shared/dynamo/dynamolocal"
+	"clientele/shared/dynamo/dynamotest"
 	"clientele/shared/event"
 	"clientele/shared/fault"
 	"clientele/shared/idempotency"
@@ -28,22 +27,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	ctx := context.Background()
-	srv, err := dynamolocal.ForTests(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "store tests need DynamoDB Local:", err)
-		os.Exit(1)
-	}
-	db = dynamo.NewLocalClient(srv.Endpoint)
-	table = fmt.Sprintf("store-test-%d", time.Now().UnixNano())
-	if err := dynamo.CreateTable(ctx, db, table); err != nil {
-		fmt.Fprintln(os.Stderr, "create table:", err)
-		srv.Close()
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
+	dynamotest.Main(m, "store", func(ctx context.Context, c *dynamodb.Client) (err error) {
+		db = c
+		table, err = dynamotest.NewTable(ctx, c, "store-test")
+		return err
+	})
 }
 
 func newMember(t *testing.T, s *dynamo.MemberStore) member.Member {

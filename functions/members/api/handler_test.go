@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +16,7 @@ import (
 
 	"clientele/shared/apigw"
 	"clientele/shared/dynamo"
-	"clientele/shared/dynamo/dynamolocal"
+	"clientele/shared/dynamo/dynamotest"
 	"clientele/shared/event"
 	"clientele/shared/logging"
 	"clientele/shared/member"
@@ -31,22 +30,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	ctx := context.Background()
-	srv, err := dynamolocal.ForTests(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "members-api tests need DynamoDB Local:", err)
-		os.Exit(1)
-	}
-	db = dynamo.NewLocalClient(srv.Endpoint)
-	table = fmt.Sprintf("members-test-%d", time.Now().UnixNano())
-	if err := dynamo.CreateTable(ctx, db, table); err != nil {
-		fmt.Fprintln(os.Stderr, "create table:", err)
-		srv.Close()
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
+	dynamotest.Main(m, "members-api", func(ctx context.Context, c *dynamodb.Client) (err error) {
+		db = c
+		table, err = dynamotest.NewTable(ctx, c, "members-test")
+		return err
+	})
 }
 
 // recorder is a Publisher that keeps what it was asked to publish.

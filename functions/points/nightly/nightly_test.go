@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"clientele/shared/dynamo"
-	"clientele/shared/dynamo/dynamolocal"
+	"clientele/shared/dynamo/dynamotest"
 	"clientele/shared/env"
 	"clientele/shared/event"
 	"clientele/shared/logging"
@@ -31,15 +30,10 @@ import (
 var db *dynamodb.Client
 
 func TestMain(m *testing.M) {
-	srv, err := dynamolocal.ForTests(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "points-nightly tests need DynamoDB Local:", err)
-		os.Exit(1)
-	}
-	db = dynamo.NewLocalClient(srv.Endpoint)
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
+	dynamotest.Main(m, "points-nightly", func(_ context.Context, c *dynamodb.Client) error {
+		db = c
+		return nil
+	})
 }
 
 // clock is a controllable time source shared by the store and the run.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"clientele/shared/dynamo"
-	"clientele/shared/dynamo/dynamolocal"
+	"clientele/shared/dynamo/dynamotest"
 	"clientele/shared/env"
 	"clientele/shared/event"
 	"clientele/shared/fault"
@@ -29,15 +28,10 @@ import (
 var db *dynamodb.Client
 
 func TestMain(m *testing.M) {
-	srv, err := dynamolocal.ForTests(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "points-reconcile tests need DynamoDB Local:", err)
-		os.Exit(1)
-	}
-	db = dynamo.NewLocalClient(srv.Endpoint)
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
+	dynamotest.Main(m, "points-reconcile", func(_ context.Context, c *dynamodb.Client) error {
+		db = c
+		return nil
+	})
 }
 
 var seq atomic.Int64

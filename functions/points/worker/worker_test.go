@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"clientele/shared/dynamo"
-	"clientele/shared/dynamo/dynamolocal"
+	"clientele/shared/dynamo/dynamotest"
 	"clientele/shared/env"
 	"clientele/shared/event"
 	"clientele/shared/logging"
@@ -32,15 +32,10 @@ import (
 var db *dynamodb.Client
 
 func TestMain(m *testing.M) {
-	srv, err := dynamolocal.ForTests(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "points-worker tests need DynamoDB Local:", err)
-		os.Exit(1)
-	}
-	db = dynamo.NewLocalClient(srv.Endpoint)
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
+	dynamotest.Main(m, "points-worker", func(_ context.Context, c *dynamodb.Client) error {
+		db = c
+		return nil
+	})
 }
 
 // Member ids used in testdata/sqs-batch.json.
