@@ -493,6 +493,28 @@ func (s *MemberStore) scrub(ctx context.Context, id string) error {
 	return nil
 }
 
+// Status reads only a member's status (active or erased), not its personal
+// data; NotFound when there is no such member.
+func (s *MemberStore) Status(ctx context.Context, id string) (member.Status, error) {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.Table), Key: key(memberPK(id), "PROFILE"), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("#s"), ExpressionAttributeNames: map[string]string{"#s": "status"},
+	})
+	if err != nil {
+		return "", translate(err, "member status")
+	}
+	if out.Item == nil {
+		return "", fault.New(fault.NotFound, "no member %s", id)
+	}
+	var r struct {
+		Status string `dynamodbav:"status"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
+		return "", fault.Wrap(fault.Internal, err, "unmarshal member status")
+	}
+	return member.Status(r.Status), nil
+}
+
 // ConsentHistory implements member.Store.
 func (s *MemberStore) ConsentHistory(ctx context.Context, id string) ([]member.ConsentRecord, error) {
 	p := dynamodb.NewQueryPaginator(s.Client, &dynamodb.QueryInput{

@@ -312,3 +312,22 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+func TestStatusReadsNoPersonalData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := store()
+	m := newMember(t, s)
+	if st, err := s.Status(ctx, m.ID); err != nil || st != member.Active {
+		t.Fatalf("status = %q, %v", st, err)
+	}
+	if _, err := s.Erase(ctx, m.ID, time.Now(), member.Write{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Status(ctx, m.ID); st != member.Erased {
+		t.Errorf("status after erasure = %q", st)
+	}
+	if _, err := s.Status(ctx, "missing"); !fault.Is(err, fault.NotFound) {
+		t.Errorf("unknown member: %v", err)
+	}
+}

@@ -410,10 +410,11 @@ func (in AdjustmentInput) validate() error {
 	return fs.Err()
 }
 
-// Directory is the part of the members store points-api reads.
+// Directory is the part of the members store points-api reads: a member's
+// status, never its personal data.
 type Directory interface {
-	// Get returns the member or NotFound.
-	Get(ctx context.Context, id string) (member.Member, error)
+	// Status returns active or erased, or NotFound.
+	Status(ctx context.Context, id string) (member.Status, error)
 }
 
 // checkMember refuses points for a member that does not exist (a mistyped
@@ -423,7 +424,7 @@ func (h *Handler) checkMember(ctx context.Context, id, field string) error {
 	if h.Members == nil {
 		return nil
 	}
-	m, err := h.Members.Get(ctx, id)
+	status, err := h.Members.Status(ctx, id)
 	if fault.Is(err, fault.NotFound) {
 		return &fault.Error{Kind: fault.NotFound, Message: "no member has this id",
 			Fields: []fault.FieldError{{Field: field, Reason: "unknown member"}}}
@@ -431,7 +432,7 @@ func (h *Handler) checkMember(ctx context.Context, id, field string) error {
 	if err != nil {
 		return err
 	}
-	if m.Status == member.Erased {
+	if status == member.Erased {
 		return &fault.Error{Kind: fault.Conflict, Message: "the member was erased",
 			Fields: []fault.FieldError{{Field: field, Reason: "erased member"}}}
 	}

@@ -69,7 +69,7 @@ func newHandler(ctx context.Context) (*Handler, error) {
 	}
 	var idem idempotency.Store = &dynamo.IdempotencyStore{Client: db, Table: table}
 	return &Handler{
-		// Only Get is used: no uniqueness claims, so no HMAC key needed.
+		// Only Status is read: no uniqueness claims, so no HMAC key needed.
 		Members:     &dynamo.MemberStore{Client: db, Table: membersTable},
 		Points:      &dynamo.PointsStore{Client: db, Table: table, Policy: policy},
 		Idempotency: idem,

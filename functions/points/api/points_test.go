@@ -644,12 +644,12 @@ func TestLogsCarryRequestIDs(t *testing.T) {
 // directory is a members store with a fixed set of members.
 type directory map[string]member.Status
 
-func (d directory) Get(_ context.Context, id string) (member.Member, error) {
+func (d directory) Status(_ context.Context, id string) (member.Status, error) {
 	st, ok := d[id]
 	if !ok {
-		return member.Member{}, fault.New(fault.NotFound, "no member %s", id)
+		return "", fault.New(fault.NotFound, "no member %s", id)
 	}
-	return member.Member{ID: id, Status: st}, nil
+	return st, nil
 }
 
 func TestUnknownOrErasedMembersGetNoPoints(t *testing.T) {

@@ -195,11 +195,17 @@ func (h *Handler) ret(ctx context.Context, env event.Envelope) ([]event.Envelope
 	if err := points.ValidateReturn(&r, now); err != nil {
 		return nil, err
 	}
-	o, err := h.Store.Order(ctx, r.OrderID)
-	if err != nil {
-		return nil, err
+	// The intake fills member_id from the order; read the order for it
+	// only when a producer left it out.
+	member := r.MemberID
+	if member == "" {
+		o, err := h.Store.Order(ctx, r.OrderID)
+		if err != nil {
+			return nil, err
+		}
+		member = o.MemberID
 	}
-	_, ch, err := h.Store.Apply(ctx, o.MemberID, func(a *points.Account) (points.Change, error) {
+	_, ch, err := h.Store.Apply(ctx, member, func(a *points.Account) (points.Change, error) {
 		// Read the order inside fn: a lost race re-runs fn, and the order
 		// may have changed with it.
 		o, err := h.Store.Order(ctx, r.OrderID)
