@@ -17,16 +17,6 @@ import (
 	"clientele/shared/queue"
 )
 
-// Publisher sends events after their transaction committed.
-type Publisher interface {
-	Publish(ctx context.Context, evs ...event.Envelope) error
-}
-
-// Outbox forgets events once they were published.
-type Outbox interface {
-	Done(ctx context.Context, ids ...string) error
-}
-
 // Ledger is what the export reads of the points domain.
 type Ledger interface {
 	Account(ctx context.Context, memberID string) (*points.Account, error)
@@ -52,8 +42,8 @@ type Handler struct {
 	Points      Ledger
 	Members     member.Store
 	Idempotency idempotency.Store
-	Outbox      Outbox
-	Publisher   Publisher
+	Outbox      queue.Outbox
+	Publisher   queue.EventPublisher
 	Rules       member.Rules
 	Log         *slog.Logger
 	Now         func() time.Time

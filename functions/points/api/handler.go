@@ -16,12 +16,8 @@ import (
 	"clientele/shared/idempotency"
 	"clientele/shared/member"
 	"clientele/shared/points"
+	"clientele/shared/queue"
 )
-
-// Publisher sends events to the queues subscribed to their type.
-type Publisher interface {
-	Publish(ctx context.Context, evs ...event.Envelope) error
-}
 
 // Handler serves the points HTTP API.
 type Handler struct {
@@ -30,7 +26,7 @@ type Handler struct {
 	Members     Directory
 	Points      points.Store
 	Idempotency idempotency.Store
-	Publisher   Publisher
+	Publisher   queue.EventPublisher
 	// Cursors signs the ledger's pagination cursors.
 	Cursors apigw.Cursors
 	Policy  points.Policy

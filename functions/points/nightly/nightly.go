@@ -32,16 +32,6 @@ type Members interface {
 	Birthdays(ctx context.Context, segment, total int, monthDays []string, visit func(memberID string) error) error
 }
 
-// Publisher sends events.
-type Publisher interface {
-	Publish(ctx context.Context, evs ...event.Envelope) error
-}
-
-// Outbox forgets events once they were published.
-type Outbox interface {
-	Done(ctx context.Context, ids ...string) error
-}
-
 // Nightly is the daily run over every points account: it releases matured
 // pending points, expires lots, warns of expiry 30 and 7 days ahead,
 // evaluates downgrades and grants birthday bonuses. An account with work
@@ -52,8 +42,8 @@ type Outbox interface {
 type Nightly struct {
 	Ledger    Ledger
 	Members   Members
-	Outbox    Outbox
-	Publisher Publisher
+	Outbox    queue.Outbox
+	Publisher queue.EventPublisher
 	Policy    points.Policy
 	Log       *slog.Logger
 	Now       func() time.Time

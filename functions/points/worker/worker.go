@@ -16,23 +16,13 @@ import (
 	"clientele/shared/queue"
 )
 
-// Publisher sends events.
-type Publisher interface {
-	Publish(ctx context.Context, evs ...event.Envelope) error
-}
-
-// Outbox forgets events once they were published.
-type Outbox interface {
-	Done(ctx context.Context, ids ...string) error
-}
-
 // Handler consumes the points-events queue. Every effect is deduplicated
 // inside the transaction that makes it (order id, return id, source id), so
 // a redelivered message is a no-op that succeeds.
 type Handler struct {
 	Store     points.Store
-	Outbox    Outbox
-	Publisher Publisher
+	Outbox    queue.Outbox
+	Publisher queue.EventPublisher
 	Policy    points.Policy
 	Log       *slog.Logger
 	Now       func() time.Time

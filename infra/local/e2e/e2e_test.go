@@ -15,10 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"clientele/infra/local"
 	"clientele/infra/topology"
 	"clientele/shared/dynamo"
@@ -114,13 +110,6 @@ func call(t testing.TB, method, path, tok, body string, headers ...string) reply
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return reply{resp.StatusCode, resp.Header, b}
-}
-
-func sqsClient() *sqs.Client {
-	return sqs.New(sqs.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(stack.SQSEndpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
 }
 
 // awaitWelcomeBonus polls the member's points until the welcome bonus the
