@@ -219,8 +219,8 @@ const (
 // Point is one bucket of a trend: its period [From, To) clipped to the
 // query's, and the score over it.
 type Point struct {
-	From  Day   `json:"-"`
-	To    Day   `json:"-"`
+	From  Day   `json:"from"`
+	To    Day   `json:"to"`
 	Score Score `json:"score"`
 }
 

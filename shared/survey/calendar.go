@@ -53,6 +53,19 @@ func (d Day) String() string {
 	return fmt.Sprintf("%04d-%02d-%02d", y, int(m), dd)
 }
 
+// MarshalText encodes d as YYYY-MM-DD.
+func (d Day) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText decodes YYYY-MM-DD.
+func (d *Day) UnmarshalText(b []byte) error {
+	v, err := ParseDay(string(b))
+	if err != nil {
+		return fmt.Errorf("must be a date YYYY-MM-DD")
+	}
+	*d = v
+	return nil
+}
+
 // Month returns the month d is in.
 func (d Day) Month() Month {
 	y, m, _ := d.Date()
