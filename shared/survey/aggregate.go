@@ -6,9 +6,13 @@ import (
 	"time"
 )
 
+// All stands for every store or every channel in a roll-up series' key.
+// Store ids and channels never contain it.
+const All = "*"
+
 // SeriesKey names one series of aggregate cells: a survey version's
-// question at one store and channel. Each series has a cell per local day
-// and a roll-up per month.
+// question at one store (or All) and one channel (or All). Each series has
+// a cell per local day and a roll-up per month.
 type SeriesKey struct {
 	Survey   string
 	Version  int
@@ -17,8 +21,15 @@ type SeriesKey struct {
 	Channel  string
 }
 
+// RollUps returns the four series a response at store and channel counts
+// in: (store, channel), (store, All), (All, channel) and (All, All). A
+// query then reads one series per store it names (or one for every store),
+// never one per store and channel it did not ask to split.
+func RollUps(store, channel string) [4][2]string {
+	return [4][2]string{{store, channel}, {store, All}, {All, channel}, {All, All}}
+}
+
 type series struct {
-	key    SeriesKey
 	days   map[Day]*Tally
 	months map[Month]*Tally
 }
@@ -26,29 +37,34 @@ type series struct {
 type questionKey struct{ survey, question string }
 
 // Aggregates holds exact, mergeable aggregates in memory, kept by local
-// day in one time zone (the brand's) with month roll-ups. It is the
-// reference the stored aggregates are held to, and what a scores query
-// computes on once the cells are read. Not safe for concurrent use.
+// day in one time zone (the brand's) with month roll-ups and store/channel
+// roll-ups (RollUps). It is the reference the stored aggregates are held
+// to, and what a scores query computes on once the cells are read. Not
+// safe for concurrent use.
 type Aggregates struct {
 	zone   *time.Location
 	series map[SeriesKey]*series
-	byQ    map[questionKey][]*series
+	// stores lists the stores with cells per survey question.
+	stores map[questionKey]map[string]map[int]bool
 }
 
 // NewAggregates returns empty aggregates kept by local day in zone.
 func NewAggregates(zone *time.Location) *Aggregates {
-	return &Aggregates{zone: zone, series: map[SeriesKey]*series{}, byQ: map[questionKey][]*series{}}
+	return &Aggregates{zone: zone, series: map[SeriesKey]*series{}, stores: map[questionKey]map[string]map[int]bool{}}
 }
 
 // Zone is the time zone whose local days the aggregates are kept in.
 func (a *Aggregates) Zone() *time.Location { return a.zone }
 
 // Add counts one validated response of definition version d: every
-// question's cell for the response's local day and its month roll-up.
+// question's cell for the response's local day and its month roll-up, in
+// each of the response's RollUps series.
 func (a *Aggregates) Add(d Definition, r Response) {
 	day := DayOf(r.At, a.zone)
 	for q, t := range Contribution(d, r) {
-		a.Merge(SeriesKey{Survey: d.ID, Version: d.Version, Question: q, Store: r.Store, Channel: r.Channel}, day, &t)
+		for _, sc := range RollUps(r.Store, r.Channel) {
+			a.Merge(SeriesKey{Survey: d.ID, Version: d.Version, Question: q, Store: sc[0], Channel: sc[1]}, day, &t)
+		}
 	}
 }
 
@@ -57,10 +73,18 @@ func (a *Aggregates) Add(d Definition, r Response) {
 func (a *Aggregates) Merge(k SeriesKey, day Day, t *Tally) {
 	s := a.series[k]
 	if s == nil {
-		s = &series{key: k, days: map[Day]*Tally{}, months: map[Month]*Tally{}}
+		s = &series{days: map[Day]*Tally{}, months: map[Month]*Tally{}}
 		a.series[k] = s
-		qk := questionKey{k.Survey, k.Question}
-		a.byQ[qk] = append(a.byQ[qk], s)
+		if k.Store != All {
+			qk := questionKey{k.Survey, k.Question}
+			if a.stores[qk] == nil {
+				a.stores[qk] = map[string]map[int]bool{}
+			}
+			if a.stores[qk][k.Store] == nil {
+				a.stores[qk][k.Store] = map[int]bool{}
+			}
+			a.stores[qk][k.Store][k.Version] = true
+		}
 	}
 	cell := func(c *Tally) *Tally {
 		if c == nil {
@@ -82,10 +106,6 @@ type Filter struct {
 	Channel  string
 }
 
-func (f Filter) admits(k SeriesKey) bool {
-	return (f.Channel == "" || f.Channel == k.Channel) && (len(f.Stores) == 0 || slices.Contains(f.Stores, k.Store))
-}
-
 // Query selects one question's cells across the given versions.
 type Query struct {
 	Survey   string
@@ -96,13 +116,40 @@ type Query struct {
 	Filter
 }
 
+// Series returns the keys of the series a query reads: per version, one
+// per store of its store set (or the All-stores roll-up), on its channel
+// (or the All-channels roll-up). Duplicate stores are read once.
+func (q Query) Series() []SeriesKey {
+	channel := q.Channel
+	if channel == "" {
+		channel = All
+	}
+	stores := []string{All}
+	if len(q.Stores) > 0 {
+		stores = slices.Clone(q.Stores)
+		slices.Sort(stores)
+		stores = slices.Compact(stores)
+	}
+	versions := slices.Clone(q.Versions)
+	slices.Sort(versions)
+	versions = slices.Compact(versions)
+	out := make([]SeriesKey, 0, len(versions)*len(stores))
+	for _, v := range versions {
+		for _, st := range stores {
+			out = append(out, SeriesKey{Survey: q.Survey, Version: v, Question: q.Question, Store: st, Channel: channel})
+		}
+	}
+	return out
+}
+
 // Tally returns the exact tally of the query's cells: the month roll-ups of
 // whole months inside the period and the days at its edges (Plan).
 func (a *Aggregates) Tally(q Query) Tally {
 	months, days := Plan(q.From, q.To)
 	var out Tally
-	for _, s := range a.byQ[questionKey{q.Survey, q.Question}] {
-		if !slices.Contains(q.Versions, s.key.Version) || !q.admits(s.key) {
+	for _, k := range q.Series() {
+		s := a.series[k]
+		if s == nil {
 			continue
 		}
 		for _, m := range months {
@@ -123,9 +170,12 @@ func (a *Aggregates) Tally(q Query) Tally {
 // sorted.
 func (a *Aggregates) Stores(survey, question string, versions []int) []string {
 	var out []string
-	for _, s := range a.byQ[questionKey{survey, question}] {
-		if slices.Contains(versions, s.key.Version) && !slices.Contains(out, s.key.Store) {
-			out = append(out, s.key.Store)
+	for st, vs := range a.stores[questionKey{survey, question}] {
+		for _, v := range versions {
+			if vs[v] {
+				out = append(out, st)
+				break
+			}
 		}
 	}
 	slices.Sort(out)
