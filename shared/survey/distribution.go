@@ -19,26 +19,40 @@ func StudentTwoSided(t, df float64) float64 {
 }
 
 // StudentQuantile returns the p-quantile (p in (0.5, 1)) of Student's t
-// with df degrees of freedom, by bisection on StudentTwoSided.
+// with df degrees of freedom: Newton's method on StudentTwoSided from the
+// normal quantile, safeguarded by bisection inside a bracket.
 func StudentQuantile(p, df float64) float64 {
 	target := 2 * (1 - p)
-	hi := 1.0
+	lo, hi := 0.0, 1.0
 	for StudentTwoSided(hi, df) > target {
-		hi *= 2
+		lo, hi = hi, hi*2
 	}
-	lo := 0.0
+	lg1, _ := math.Lgamma((df + 1) / 2)
+	lg2, _ := math.Lgamma(df / 2)
+	logNorm := lg1 - lg2 - 0.5*math.Log(df*math.Pi)
+	t := math.Min(math.Max(math.Sqrt2*math.Erfinv(2*p-1), lo), hi)
 	for range 100 {
-		mid := (lo + hi) / 2
-		if StudentTwoSided(mid, df) > target {
-			lo = mid
+		f := StudentTwoSided(t, df) - target
+		if f == 0 {
+			return t
+		}
+		if f > 0 {
+			lo = t
 		} else {
-			hi = mid
+			hi = t
 		}
-		if hi-lo < 1e-12 {
-			break
+		// d/dt of the two-sided p-value is −2·density(t).
+		density := math.Exp(logNorm - (df+1)/2*math.Log1p(t*t/df))
+		next := t + f/(2*density)
+		if !(next > lo && next < hi) {
+			next = (lo + hi) / 2
 		}
+		if math.Abs(next-t) < 1e-12*math.Max(1, t) {
+			return next
+		}
+		t = next
 	}
-	return (lo + hi) / 2
+	return t
 }
 
 // RegIncBeta is the regularized incomplete beta function I_x(a, b),

@@ -138,6 +138,13 @@ func TestStudentT(t *testing.T) {
 		near(t, "t p-value", survey.StudentTwoSided(want, df), 0.05, 1e-6)
 	}
 	near(t, "I_0.5(2,3)", survey.RegIncBeta(2, 3, 0.5), 0.6875, 1e-12)
+	// The quantile inverts the p-value for every df and level.
+	for _, df := range []float64{1, 2, 3, 7, 29, 99, 1000, 123456} {
+		for _, p := range []float64{0.6, 0.9, 0.975, 0.995, 0.9995} {
+			q := survey.StudentQuantile(p, df)
+			near(t, "inverse", survey.StudentTwoSided(q, df), 2*(1-p), 1e-9)
+		}
+	}
 }
 
 func TestCompare(t *testing.T) {
