@@ -146,6 +146,11 @@ func (q Query) Series() []SeriesKey {
 // whole months inside the period and the days at its edges (Plan).
 func (a *Aggregates) Tally(q Query) Tally {
 	months, days := Plan(q.From, q.To)
+	return a.tally(q, months, days)
+}
+
+// tally merges the query's series over a plan made for its period.
+func (a *Aggregates) tally(q Query, months []Month, days []Day) Tally {
 	var out Tally
 	for _, k := range q.Series() {
 		s := a.series[k]
@@ -326,11 +331,12 @@ func (a *Aggregates) Ranking(q Query, k Kind, minSample int) []Ranked {
 	if len(stores) == 0 {
 		stores = a.Stores(q.Survey, q.Question, q.Versions)
 	}
+	months, days := Plan(q.From, q.To)
 	out := make([]Ranked, 0, len(stores))
 	for _, st := range stores {
 		sq := q
 		sq.Stores = []string{st}
-		t := a.Tally(sq)
+		t := a.tally(sq, months, days)
 		s, _ := ScoreOf(k, &t, minSample)
 		out = append(out, Ranked{Store: st, Score: s})
 	}
@@ -374,12 +380,14 @@ func (a *Aggregates) Changes(q Query, k Kind, minSample int) []StoreChange {
 	}
 	pq := q
 	pq.From, pq.To = Previous(q.From, q.To)
+	cm, cd := Plan(q.From, q.To)
+	pm, pd := Plan(pq.From, pq.To)
 	out := make([]StoreChange, 0, len(stores))
 	cs := make([]Comparison, 0, len(stores))
 	for _, st := range stores {
 		cur, prev := q, pq
 		cur.Stores, prev.Stores = []string{st}, []string{st}
-		ct, pt := a.Tally(cur), a.Tally(prev)
+		ct, pt := a.tally(cur, cm, cd), a.tally(prev, pm, pd)
 		cs1, _ := ScoreOf(k, &ct, minSample)
 		ps, _ := ScoreOf(k, &pt, minSample)
 		cs = append(cs, Compare(ps, cs1))

@@ -96,13 +96,15 @@ func (m Month) String() string { return fmt.Sprintf("%04d-%02d", int(m)/12, int(
 func Plan(from, to Day) (months []Month, days []Day) {
 	for d := from; d < to; {
 		m := d.Month()
-		if d == m.First() && m.Next().First() <= to {
+		next := m.Next().First()
+		if d == m.First() && next <= to {
 			months = append(months, m)
-			d = m.Next().First()
+			d = next
 			continue
 		}
-		days = append(days, d)
-		d++
+		for end := min(next, to); d < end; d++ {
+			days = append(days, d)
+		}
 	}
 	return months, days
 }
