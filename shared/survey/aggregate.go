@@ -71,6 +71,34 @@ func (a *Aggregates) Add(d Definition, r Response) {
 // Merge adds a tally to a series' day cell and to its month roll-up (what a
 // store does in the response's transaction).
 func (a *Aggregates) Merge(k SeriesKey, day Day, t *Tally) {
+	s := a.seriesOf(k)
+	cell := func(c *Tally) *Tally {
+		if c == nil {
+			c = &Tally{}
+		}
+		c.Merge(t)
+		return c
+	}
+	s.days[day] = cell(s.days[day])
+	m := day.Month()
+	s.months[m] = cell(s.months[m])
+}
+
+// LoadDay puts a day cell read from a store into the aggregates as it is
+// (its month roll-up is loaded apart, with LoadMonth), so a scores query
+// can be computed on the cells a store read.
+func (a *Aggregates) LoadDay(k SeriesKey, day Day, t Tally) {
+	c := t.Clone()
+	a.seriesOf(k).days[day] = &c
+}
+
+// LoadMonth puts a month roll-up read from a store into the aggregates.
+func (a *Aggregates) LoadMonth(k SeriesKey, m Month, t Tally) {
+	c := t.Clone()
+	a.seriesOf(k).months[m] = &c
+}
+
+func (a *Aggregates) seriesOf(k SeriesKey) *series {
 	s := a.series[k]
 	if s == nil {
 		s = &series{days: map[Day]*Tally{}, months: map[Month]*Tally{}}
@@ -86,16 +114,7 @@ func (a *Aggregates) Merge(k SeriesKey, day Day, t *Tally) {
 			a.stores[qk][k.Store][k.Version] = true
 		}
 	}
-	cell := func(c *Tally) *Tally {
-		if c == nil {
-			c = &Tally{}
-		}
-		c.Merge(t)
-		return c
-	}
-	s.days[day] = cell(s.days[day])
-	m := day.Month()
-	s.months[m] = cell(s.months[m])
+	return s
 }
 
 // Filter selects cells: the period [From, To) of local days, a store set
