@@ -20,7 +20,7 @@ for pkg in $(go list ./shared/...); do
 		echo "$pkg (shared) depends on functions or infra"; fail=1
 	fi
 done
-for pkg in clientele/shared/member clientele/shared/points clientele/shared/event clientele/shared/idempotency clientele/shared/fault; do
+for pkg in clientele/shared/member clientele/shared/points clientele/shared/event clientele/shared/idempotency clientele/shared/fault clientele/shared/survey; do
 	if go list -deps "$pkg" | grep -qE '^github.com/aws/'; then
 		echo "$pkg is a domain package but depends on an AWS package"; fail=1
 	fi
