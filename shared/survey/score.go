@@ -88,10 +88,20 @@ func (s Score) MarshalJSON() ([]byte, error) {
 		High          *float64 `json:"ci_high,omitempty"`
 	}{plain: plain(s)}
 	if s.Status == OK {
-		r := func(f float64) *float64 { v := math.Round(f*100) / 100; return &v }
-		out.Value, out.MarginOfError, out.Low, out.High = r(s.Value), r(s.MarginOfError), r(s.Low), r(s.High)
+		out.Value, out.MarginOfError, out.Low, out.High = rounded(s.Value, 2), rounded(s.MarginOfError, 2), rounded(s.Low, 2), rounded(s.High, 2)
 	}
 	return json.Marshal(out)
+}
+
+// rounded returns f rounded to the digits, or nil when f is not finite
+// (e.g. the margin of a mean over a single answer), which JSON cannot hold.
+func rounded(f float64, digits int) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	p := math.Pow10(digits)
+	v := math.Round(f*p) / p
+	return &v
 }
 
 // ScoreOf scores a tally of answers to a question of kind k.
@@ -234,17 +244,37 @@ type Comparison struct {
 	// Test names the test used.
 	Test string `json:"test"`
 	// Difference is b − a in the metric's units.
-	Difference float64 `json:"difference"`
-	Statistic  float64 `json:"statistic"`
+	Difference float64 `json:"-"`
+	Statistic  float64 `json:"-"`
 	// DF is the degrees of freedom of a t test (0 for z tests).
 	DF     float64 `json:"df,omitempty"`
-	PValue float64 `json:"p_value"`
+	PValue float64 `json:"-"`
 	// Significant is PValue < Alpha, or after a multiple-comparison
 	// correction the adjusted decision.
 	Significant bool `json:"significant"`
 	// Adjusted is the Benjamini–Hochberg adjusted p-value when the
 	// comparison was one of many.
-	Adjusted float64 `json:"p_adjusted,omitempty"`
+	Adjusted float64 `json:"-"`
+}
+
+// MarshalJSON omits a statistic that is not finite (two samples without
+// spread and different values: the p-value is 0).
+func (c Comparison) MarshalJSON() ([]byte, error) {
+	type plain Comparison
+	out := struct {
+		plain
+		Statistic  *float64 `json:"statistic,omitempty"`
+		Difference *float64 `json:"difference,omitempty"`
+		PValue     *float64 `json:"p_value,omitempty"`
+		Adjusted   *float64 `json:"p_adjusted,omitempty"`
+	}{plain: plain(c)}
+	if c.Status == OK {
+		out.Statistic, out.Difference, out.PValue = rounded(c.Statistic, 4), rounded(c.Difference, 2), rounded(c.PValue, 6)
+		if c.Adjusted != 0 {
+			out.Adjusted = rounded(c.Adjusted, 6)
+		}
+	}
+	return json.Marshal(out)
 }
 
 // Tests, as named in comparisons.
@@ -380,7 +410,7 @@ type Driver struct {
 	Status    Status `json:"status"`
 	// N is the answers to the dimension's questions; Mean is over them.
 	N    int64   `json:"n"`
-	Mean float64 `json:"mean"`
+	Mean float64 `json:"-"`
 	// Pairs is the responses that answered both; Correlation is over them
 	// and is NaN (encoded as absent) when either side does not vary.
 	Pairs       int64   `json:"pairs"`
@@ -393,11 +423,12 @@ func (d Driver) MarshalJSON() ([]byte, error) {
 	out := struct {
 		plain
 		Correlation *float64 `json:"correlation,omitempty"`
+		Mean        *float64 `json:"mean,omitempty"`
 	}{plain: plain(d)}
-	if !math.IsNaN(d.Correlation) && d.Status == OK {
-		v := math.Round(d.Correlation*1000) / 1000
-		out.Correlation = &v
+	if d.Status == OK {
+		out.Correlation = rounded(d.Correlation, 3)
 	}
+	out.Mean = rounded(d.Mean, 3)
 	return json.Marshal(out)
 }
 

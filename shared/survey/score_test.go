@@ -326,3 +326,29 @@ func TestPearsonAndDrivers(t *testing.T) {
 		t.Errorf("undefined correlation encoded: %s", b)
 	}
 }
+
+func TestJSONWithoutFiniteNumbers(t *testing.T) {
+	t.Parallel()
+	// One CES answer with a minimum sample of 1: a mean with no margin.
+	one := survey.MeanScore(survey.CES, hist(map[int]int64{6: 1}, 0), 1)
+	b, err := json.Marshal(one)
+	if err != nil || !strings.Contains(string(b), `"value":6`) || strings.Contains(string(b), "margin_of_error") {
+		t.Errorf("single answer: %s %v", b, err)
+	}
+	// Two all-promoter periods against two all-detractor ones: no spread,
+	// an infinite statistic, p = 0.
+	a := survey.NPSScore(hist(map[int]int64{10: 40}, 0), 30)
+	z := survey.NPSScore(hist(map[int]int64{0: 40}, 0), 30)
+	c := survey.Compare(a, z)
+	if !math.IsInf(c.Statistic, -1) || c.PValue != 0 || !c.Significant {
+		t.Errorf("compare without spread: %+v", c)
+	}
+	b, err = json.Marshal(c)
+	if err != nil || strings.Contains(string(b), "statistic") || !strings.Contains(string(b), `"p_value":0`) || !strings.Contains(string(b), `"difference":-200`) {
+		t.Errorf("JSON %s %v", b, err)
+	}
+	b, err = json.Marshal(survey.Compare(a, survey.NPSScore(hist(map[int]int64{10: 3}, 0), 30)))
+	if err != nil || strings.Contains(string(b), "p_value") || !strings.Contains(string(b), `"status":"insufficient"`) {
+		t.Errorf("insufficient comparison JSON %s %v", b, err)
+	}
+}
