@@ -177,7 +177,9 @@ func (p BGNBD) PAlive(x, tx, T float64) float64 {
 //	(a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))]
 //	/ (1 + 1{x>0} · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x))
 //
-// The Gaussian hypergeometric function is gonum's mathext.Hypergeo.
+// The Gaussian hypergeometric function is summed as its power series
+// (hyp2f1), which is fast for the positive arguments and 0 ≤ z < 1 that
+// occur here and falls back to gonum's mathext.Hypergeo otherwise.
 func (p BGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
 	return p.expectedAlive(t, x, T) * p.PAlive(x, tx, T)
 }
@@ -191,7 +193,7 @@ func (p BGNBD) expectedAlive(t, x, T float64) float64 {
 	}
 	rx := p.R + x
 	z := t / (p.Alpha + T + t)
-	hyp := mathext.Hypergeo(rx, p.B+x, a+p.B+x-1, z)
+	hyp := hyp2f1(rx, p.B+x, a+p.B+x-1, z)
 	pow := math.Exp(rx * math.Log1p(-z)) // ((α+T)/(α+T+t))^(r+x)
 	return (a + p.B + x - 1) / (a - 1) * (1 - pow*hyp)
 }
@@ -200,4 +202,25 @@ func (p BGNBD) expectedAlive(t, x, T float64) float64 {
 // first t days after a member's first purchase (FHL 2005, eq. 9).
 func (p BGNBD) ExpectedPurchasesNew(t float64) float64 {
 	return p.expectedAlive(t, 0, 0)
+}
+
+// hyp2f1 is ₂F₁(a, b; c; z) for a, b, c > 0 and 0 ≤ z < 1 by direct
+// summation of the power series: every term is positive, so there is no
+// cancellation, and the sum stops when the terms are decreasing and below
+// 1e-13 of it. Other arguments, or a series that has not converged after
+// 100,000 terms, go to mathext.Hypergeo (Cephes' hyp2f1).
+func hyp2f1(a, b, c, z float64) float64 {
+	if !(a > 0 && b > 0 && c > 0 && z >= 0 && z < 1) {
+		return mathext.Hypergeo(a, b, c, z)
+	}
+	sum, term := 1.0, 1.0
+	for n := 0.0; n < 100_000; n++ {
+		ratio := (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+		term *= ratio
+		sum += term
+		if ratio < 1 && term < 1e-13*sum {
+			return sum
+		}
+	}
+	return mathext.Hypergeo(a, b, c, z)
 }

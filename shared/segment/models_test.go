@@ -6,6 +6,7 @@ import (
 
 	"gonum.org/v1/gonum/diff/fd"
 	"gonum.org/v1/gonum/integrate/quad"
+	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -182,4 +183,18 @@ func TestCDNOWPublishedValues(t *testing.T) {
 	w := cdnowGG.P * x / (cdnowGG.P*x + cdnowGG.Q - 1)
 	near(t, "E[Z | x, m̄]", cdnowGG.ExpectedSpend(x, m), w*m+(1-w)*cdnowGG.MeanSpend(), 1e-12)
 	near(t, "E[Z | 0]", cdnowGG.ExpectedSpend(0, 0), cdnowGG.MeanSpend(), 1e-12)
+}
+
+func TestHyp2f1MatchesCephes(t *testing.T) {
+	t.Parallel()
+	for _, a := range []float64{0.2, 0.8, 3.5, 21} {
+		for _, b := range []float64{0.5, 2.4, 30} {
+			for _, c := range []float64{0.7, 3, 50} {
+				for _, z := range []float64{0, 0.1, 0.5, 0.8, 0.95} {
+					want := mathext.Hypergeo(a, b, c, z)
+					near(t, "2F1", hyp2f1(a, b, c, z), want, 1e-9)
+				}
+			}
+		}
+	}
 }
