@@ -117,18 +117,26 @@ func BenchmarkFit(b *testing.B) {
 		obs = append(obs, segment.Observation{Repeat: int32(x), SpanDays: int32(tx + 0.5), AgeDays: int32(T), MeanSpend: m})
 	}
 	b.Run("bgnbd", func(b *testing.B) {
+		cpu := processCPU()
+		var f segment.BGNBDFit
 		for b.Loop() {
-			if f := segment.FitBGNBD(obs); f.Info.Status != segment.FitOK {
+			if f = segment.FitBGNBD(obs); f.Info.Status != segment.FitOK {
 				b.Fatal(f.Info.Reason)
 			}
 		}
+		b.ReportMetric((processCPU()-cpu).Seconds()/float64(b.N), "cpu-s/fit")
+		b.ReportMetric(float64(f.Info.Evaluations), "evaluations")
 	})
 	b.Run("gamma-gamma", func(b *testing.B) {
+		cpu := processCPU()
+		var f segment.GammaGammaFit
 		for b.Loop() {
-			if f := segment.FitGammaGamma(obs); f.Info.Status != segment.FitOK {
+			if f = segment.FitGammaGamma(obs); f.Info.Status != segment.FitOK {
 				b.Fatal(f.Info.Reason)
 			}
 		}
+		b.ReportMetric((processCPU()-cpu).Seconds()/float64(b.N), "cpu-s/fit")
+		b.ReportMetric(float64(f.Info.Evaluations), "evaluations")
 	})
 }
 
