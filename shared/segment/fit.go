@@ -51,7 +51,8 @@ type FitInfo struct {
 	SampleSize int `json:"sample_size"`
 	// StdErrLog are the standard errors of the logarithms of the
 	// parameters (in the parameters' order) from the inverse observed
-	// information; NaN when the Hessian is not positive definite.
+	// information; empty when the fit fell back or the information matrix
+	// is not positive definite. The parameters of a fallback are zero.
 	StdErrLog []float64 `json:"std_err_log,omitempty"`
 	// Iterations and Evaluations are the optimiser's counts.
 	Iterations  int `json:"iterations"`
@@ -73,7 +74,7 @@ type GammaGammaFit struct {
 // Interval returns the approximate confidence interval of parameter i at
 // z standard errors (e.g. 1.96 for 95 %), from the log-scale standard error.
 func (fi FitInfo) Interval(value float64, i int, z float64) (lo, hi float64) {
-	if i >= len(fi.StdErrLog) || math.IsNaN(fi.StdErrLog[i]) {
+	if i >= len(fi.StdErrLog) {
 		return math.NaN(), math.NaN()
 	}
 	s := fi.StdErrLog[i]
@@ -105,13 +106,23 @@ func FitBGNBD(obs []Observation) BGNBDFit {
 	}
 	n := float64(len(obs))
 	f, g := bgnbdObjective(groupByRepeat(obs), n)
-	th, res, err := minimise(f, g, []float64{0, math.Log(max(meanAge, 1)), 0, 0})
-	out.Params = BGNBD{R: math.Exp(th[0]), Alpha: math.Exp(th[1]), A: math.Exp(th[2]), B: math.Exp(th[3])}
-	out.Info.LogLikelihood = -f(th) * n
-	fillInfo(&out.Info, res, err, th, g, n)
-	if out.Info.Status == FitOK && math.Abs(out.Params.A-1) < 1e-6 {
-		out.Info.Status, out.Info.Reason = FitFallback, "a = 1 makes the expected-purchases formula singular"
+	// a second start (smaller r and α, the CDNOW-like corner) if the first fails
+	for _, x0 := range [][]float64{{0, math.Log(max(meanAge, 1)), 0, 0}, {math.Log(0.25), math.Log(max(meanAge/10, 1)), 0, math.Log(2)}} {
+		th, res, err := minimise(f, g, x0)
+		out.Params = BGNBD{R: math.Exp(th[0]), Alpha: math.Exp(th[1]), A: math.Exp(th[2]), B: math.Exp(th[3])}
+		out.Info.LogLikelihood = -f(th) * n
+		fillInfo(&out.Info, res, err, th, g, n)
+		if out.Info.Status == FitOK && math.Abs(out.Params.A-1) < 1e-6 {
+			out.Info.Status, out.Info.Reason = FitFallback, "a = 1 makes the expected-purchases formula singular"
+		}
+		if out.Info.Status == FitOK {
+			break
+		}
 	}
+	if out.Info.Status != FitOK {
+		out.Params = BGNBD{}
+	}
+	sanitise(&out.Info)
 	return out
 }
 
@@ -135,15 +146,40 @@ func FitGammaGamma(obs []Observation) GammaGammaFit {
 	mean /= float64(m)
 	n := float64(m)
 	f, g := ggObjective(gs, n)
-	// start: p = 1, q = 2 and γ matching the sample mean (γp/(q−1) = mean)
-	th, res, err := minimise(f, g, []float64{0, math.Log(2), math.Log(mean)})
-	out.Params = GammaGamma{P: math.Exp(th[0]), Q: math.Exp(th[1]), Gamma: math.Exp(th[2])}
-	out.Info.LogLikelihood = -f(th) * n
-	fillInfo(&out.Info, res, err, th, g, n)
-	if out.Info.Status == FitOK && out.Params.Q <= 1 {
-		out.Info.Status, out.Info.Reason = FitFallback, fmt.Sprintf("q = %.4g ≤ 1: the population mean spend is infinite", out.Params.Q)
+	// starts: p = 1, q = 2 and γ matching the sample mean (γp/(q−1) =
+	// mean); then p = 5, q = 5
+	for _, x0 := range [][]float64{{0, math.Log(2), math.Log(mean)}, {math.Log(5), math.Log(5), math.Log(mean * 4 / 5)}} {
+		th, res, err := minimise(f, g, x0)
+		out.Params = GammaGamma{P: math.Exp(th[0]), Q: math.Exp(th[1]), Gamma: math.Exp(th[2])}
+		out.Info.LogLikelihood = -f(th) * n
+		fillInfo(&out.Info, res, err, th, g, n)
+		if out.Info.Status == FitOK && out.Params.Q <= 1 {
+			out.Info.Status, out.Info.Reason = FitFallback, fmt.Sprintf("q = %.4g ≤ 1: the population mean spend is infinite", out.Params.Q)
+		}
+		if out.Info.Status == FitOK {
+			break
+		}
 	}
+	if out.Info.Status != FitOK {
+		out.Params = GammaGamma{}
+	}
+	sanitise(&out.Info)
 	return out
+}
+
+// sanitise keeps a fallback's FitInfo encodable as JSON (no NaN or ±Inf):
+// a non-finite log-likelihood becomes 0 (the reason says why the fit was
+// not used) and unknown standard errors are dropped.
+func sanitise(info *FitInfo) {
+	if math.IsNaN(info.LogLikelihood) || math.IsInf(info.LogLikelihood, 0) {
+		info.LogLikelihood = 0
+	}
+	for _, s := range info.StdErrLog {
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			info.StdErrLog = nil
+			break
+		}
+	}
 }
 
 func minimise(f func([]float64) float64, g func(grad, x []float64), x0 []float64) ([]float64, *optimize.Result, error) {
@@ -157,7 +193,7 @@ func minimise(f func([]float64) float64, g func(grad, x []float64), x0 []float64
 }
 
 func fillInfo(info *FitInfo, res *optimize.Result, err error, th []float64, g func(grad, x []float64), n float64) {
-	info.Status = FitOK
+	info.Status, info.Reason, info.StdErrLog = FitOK, "", nil
 	if res != nil {
 		info.Iterations, info.Evaluations = res.Stats.MajorIterations, res.Stats.FuncEvaluations
 	}

@@ -143,3 +143,42 @@ func TestFitFallsBackAndSaysWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestPredictionsAreCalibrated simulates members under known BG/NBD
+// parameters past the end of their observation window: the mean p_alive
+// matches the share actually alive at T, and the sum of E[Y(90) | x, t_x, T]
+// matches the purchases actually made in the next 90 days.
+func TestPredictionsAreCalibrated(t *testing.T) {
+	t.Parallel()
+	for _, p := range []segment.BGNBD{{R: 0.8, Alpha: 50, A: 0.9, B: 1.4}, {R: 2, Alpha: 40, A: 1.5, B: 6}} {
+		rng := rand.New(rand.NewPCG(21, 22))
+		const n = 20000
+		var alive, pAlive, actual, predicted float64
+		for i := 0; i < n; i++ {
+			T := float64(30 + rng.IntN(691))
+			times, dropped := membergen.History(rng, p, T+90)
+			var x, tx, future float64
+			for _, at := range times {
+				if at <= T {
+					x, tx = x+1, at
+				} else {
+					future++
+				}
+			}
+			if dropped > T {
+				alive++
+			}
+			pAlive += p.PAlive(x, tx, T)
+			actual += future
+			predicted += p.ExpectedPurchases(90, x, tx, T)
+		}
+		t.Logf("%+v: alive %.4f vs mean p_alive %.4f; next-90-day purchases %.0f vs predicted %.1f", p, alive/n, pAlive/n, actual, predicted)
+		if d := alive/n - pAlive/n; d > 0.015 || d < -0.015 {
+			t.Errorf("%+v: share alive %.4f, mean p_alive %.4f", p, alive/n, pAlive/n)
+		}
+		// a Poisson-like total: allow 4 standard deviations
+		if d := actual - predicted; d*d > 16*predicted*3 {
+			t.Errorf("%+v: %.0f purchases in the next 90 days, predicted %.1f", p, actual, predicted)
+		}
+	}
+}

@@ -340,3 +340,65 @@ func TestSketchCutsAgreeWithExact(t *testing.T) {
 		}
 	}
 }
+
+// TestStoredPlanScoresTheSame: the plan goes to storage as JSON and the
+// phase-2 workers score from the stored copy; they must get the same
+// results, and a partial stored as bytes merges to the same plan.
+func TestStoredPlanScoresTheSame(t *testing.T) {
+	t.Parallel()
+	gen := membergen.Default(4, asOfTime)
+	ms := gen.Members(0, 3000)
+	cfg := segment.DefaultConfig()
+	a := segment.AsOfTime(asOfTime)
+	// phase 1 over three "segments", each stored as bytes
+	merged := segment.NewPartial(cfg)
+	for s := 0; s < 3; s++ {
+		part := segment.NewPartial(cfg)
+		for i := s; i < len(ms); i += 3 {
+			part.Add(&ms[i], a)
+		}
+		b, err := part.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back segment.Partial
+		if err := back.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		merged.Merge(&back)
+	}
+	plan, err := segment.NewPlan("run-2", cfg, merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, _ := planFor(t, cfg, ms)
+	if plan.Cuts != direct.Cuts || plan.Purchase.Params != direct.Purchase.Params || plan.Spend.Params != direct.Spend.Params {
+		t.Fatalf("segmented plan differs from the direct one:\n%+v\n%+v", plan, direct)
+	}
+	if plan.Purchase.Info.Status != segment.FitOK || plan.Spend.Info.Status != segment.FitOK {
+		t.Fatalf("fits: %+v / %+v", plan.Purchase.Info, plan.Spend.Info)
+	}
+	stored, err := json.Marshal(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loaded segment.Plan
+	if err := json.Unmarshal(stored, &loaded); err != nil {
+		t.Fatal(err)
+	}
+	s1, s2 := segment.NewScorer(plan), segment.NewScorer(&loaded)
+	for i := range ms {
+		r1, ok1 := s1.Score(&ms[i], a)
+		r2, ok2 := s2.Score(&ms[i], a)
+		j1, _ := json.Marshal(r1)
+		j2, _ := json.Marshal(r2)
+		if ok1 != ok2 || string(j1) != string(j2) {
+			t.Fatalf("member %s scores differently from the stored plan:\n%s\n%s", ms[i].ID, j1, j2)
+		}
+	}
+	// a fallback plan (empty run) is storable too
+	empty, _ := planFor(t, cfg, nil)
+	if _, err := json.Marshal(empty); err != nil {
+		t.Errorf("empty plan does not encode: %v", err)
+	}
+}

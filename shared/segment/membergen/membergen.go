@@ -107,22 +107,30 @@ func (c Config) Members(from, to int) []segment.Member {
 }
 
 // PurchaseTimes simulates BG/NBD's repeat purchases of one member over
-// (0, T] days after the first purchase: λ ~ Gamma(r, α), p ~ Beta(a, b);
-// exponential gaps at rate λ; after each purchase the member drops out
-// with probability p.
+// (0, T] days after the first purchase (see History).
 func PurchaseTimes(rng *rand.Rand, p segment.BGNBD, T float64) []float64 {
+	times, _ := History(rng, p, T)
+	return times
+}
+
+// History simulates one member under BG/NBD over (0, horizon] days after
+// the first purchase: λ ~ Gamma(r, α), p ~ Beta(a, b); exponential gaps at
+// rate λ; after each repeat purchase the member drops out with probability
+// p. It returns the purchase times and the time the member dropped out
+// (+Inf if they are still alive at the horizon): a member is alive at t
+// exactly when droppedAt > t.
+func History(rng *rand.Rand, p segment.BGNBD, horizon float64) (times []float64, droppedAt float64) {
 	lambda := gamma(rng, p.R, p.Alpha)
 	drop := distuv.Beta{Alpha: p.A, Beta: p.B, Src: rng}.Rand()
-	var times []float64
 	t := 0.0
 	for {
 		t += rng.ExpFloat64() / lambda
-		if t > T {
-			return times
+		if t > horizon {
+			return times, math.Inf(1)
 		}
 		times = append(times, t)
 		if rng.Float64() < drop {
-			return times
+			return times, t
 		}
 	}
 }
