@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"slices"
 	"sort"
@@ -188,7 +189,13 @@ func (s *Summary) Quantiles(ranks []float64) ([]float64, error) {
 //	uint64    n
 //	exact:    uint32 count of entries, then (float64 value, uint64 count)…
 //	sketch:   DataSketches' KLL serialisation (compatible with its Java/C++ form)
+//	uint32    CRC-32C of everything before it
+//
+// The checksum matters: DataSketches trusts the sizes in its bytes, and a
+// corrupted header can make it allocate gigabytes or index out of range.
 const summaryVersion = 1
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // MarshalBinary serialises the summary so a scan segment can store it and
 // the run can merge it later.
@@ -207,22 +214,28 @@ func (s *Summary) MarshalBinary() ([]byte, error) {
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 			b = binary.LittleEndian.AppendUint64(b, s.exact[v])
 		}
-		return b, nil
+		return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
 	}
 	sk, err := s.sketch.ToSlice()
 	if err != nil {
 		return nil, fmt.Errorf("segment: serialise sketch: %w", err)
 	}
-	return append(b, sk...), nil
+	b = append(b, sk...)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
 }
 
 var errSummaryFormat = errors.New("segment: malformed summary")
 
 // UnmarshalBinary restores a summary written by MarshalBinary.
 func (s *Summary) UnmarshalBinary(b []byte) error {
-	if len(b) < 16 || b[0] != summaryVersion || b[1] > 1 {
+	if len(b) < 20 || b[0] != summaryVersion || b[1] > 1 {
 		return errSummaryFormat
 	}
+	body := b[:len(b)-4]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+		return fmt.Errorf("%w: checksum mismatch", errSummaryFormat)
+	}
+	b = body
 	limit := int(binary.LittleEndian.Uint32(b[2:]))
 	k := binary.LittleEndian.Uint16(b[6:])
 	n := binary.LittleEndian.Uint64(b[8:])
@@ -249,7 +262,7 @@ func (s *Summary) UnmarshalBinary(b []byte) error {
 			return errSummaryFormat
 		}
 	} else {
-		sk, err := kll.NewKllItemsSketchFromSlice[float64](rest, lessFloat, common.ItemSketchDoubleSerDe{})
+		sk, err := parseSketch(rest)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errSummaryFormat, err)
 		}
@@ -262,15 +275,28 @@ func (s *Summary) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
+// parseSketch reads DataSketches' KLL bytes. The library indexes
+// malformed input without bounds checks (it panics on truncated bytes), so
+// a panic is turned into an error: a corrupt stored partial fails its run
+// segment instead of crashing the worker.
+func parseSketch(b []byte) (sk *kll.ItemsSketch[float64], err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sk, err = nil, fmt.Errorf("kll: %v", r)
+		}
+	}()
+	return kll.NewKllItemsSketchFromSlice[float64](b, lessFloat, common.ItemSketchDoubleSerDe{})
+}
+
 // SizeBytes is the summary's serialised size: what a segment stores and,
 // within a small constant factor, what it holds in memory.
 func (s *Summary) SizeBytes() int {
 	if s.exact != nil {
-		return 20 + 16*len(s.exact)
+		return 24 + 16*len(s.exact)
 	}
 	n, err := s.sketch.GetSerializedSizeBytes()
 	if err != nil {
 		return 0
 	}
-	return 16 + n
+	return 20 + n
 }
