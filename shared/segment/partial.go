@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 )
 
 // Partial is phase 1's output for one scan segment (or, merged, for the
@@ -60,7 +61,8 @@ func (p *Partial) Merge(other *Partial) {
 }
 
 // MarshalBinary serialises the partial: version byte, the three counts,
-// then four length-prefixed parts (recency, frequency, monetary, sample).
+// four length-prefixed parts (recency, frequency, monetary, sample) and a
+// CRC-32C of all of it.
 func (p *Partial) MarshalBinary() ([]byte, error) {
 	b := []byte{1}
 	b = binary.LittleEndian.AppendUint64(b, p.Members)
@@ -74,16 +76,20 @@ func (p *Partial) MarshalBinary() ([]byte, error) {
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(x)))
 		b = append(b, x...)
 	}
-	return b, nil
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
 }
 
 var errPartialFormat = errors.New("segment: malformed partial")
 
 // UnmarshalBinary restores a partial written by MarshalBinary.
 func (p *Partial) UnmarshalBinary(b []byte) error {
-	if len(b) < 25 || b[0] != 1 {
+	if len(b) < 29 || b[0] != 1 {
 		return errPartialFormat
 	}
+	if crc32.Checksum(b[:len(b)-4], castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+		return fmt.Errorf("%w: checksum mismatch", errPartialFormat)
+	}
+	b = b[:len(b)-4]
 	out := Partial{Recency: &Summary{}, Frequency: &Summary{}, Monetary: &Summary{}, Sample: &Sample{}}
 	out.Members = binary.LittleEndian.Uint64(b[1:])
 	out.Buyers = binary.LittleEndian.Uint64(b[9:])

@@ -101,6 +101,14 @@ func TestMalformedBytesAreRejected(t *testing.T) {
 			}
 		}()
 	}
+	for _, at := range []int{0, 10, 30, len(good) / 2, len(good) - 5} {
+		b := append([]byte(nil), good...)
+		b[at] ^= 1
+		var q segment.Partial
+		if err := q.UnmarshalBinary(b); err == nil {
+			t.Errorf("partial with bit %d flipped: accepted", at*8)
+		}
+	}
 	// the sketch's own bytes, truncated and corrupted, reach the KLL parser
 	sb, err := p.Monetary.MarshalBinary()
 	if err != nil || p.Monetary.Exact() {
