@@ -17,6 +17,9 @@ type Config struct {
 	// SampleSeed.
 	SampleSize int    `json:"sample_size"`
 	SampleSeed uint64 `json:"sample_seed"`
+	// MonetaryBasis is what RFM's M and the value tier rank: lifetime net
+	// spend (default) or net spend over the points worker's trailing window.
+	MonetaryBasis MonetaryBasis `json:"monetary_basis"`
 	// HighShare and MediumShare are the shares of buyers, by monetary
 	// rank, in the high and medium value tiers; the rest are low.
 	HighShare   float64 `json:"high_share"`
@@ -32,11 +35,20 @@ type Config struct {
 	ValueDays   int32 `json:"value_days"`
 }
 
+// MonetaryBasis names the spend RFM's M ranks.
+type MonetaryBasis string
+
+// Monetary bases.
+const (
+	MonetaryNetSpend    MonetaryBasis = "net_spend"
+	MonetaryWindowSpend MonetaryBasis = "window_spend"
+)
+
 // DefaultConfig is the configuration a brand starts with.
 func DefaultConfig() Config {
 	return Config{
 		ExactLimit: DefaultExactLimit, SketchK: DefaultSketchK,
-		SampleSize: 100_000, SampleSeed: 0x5eed,
+		SampleSize: 100_000, SampleSeed: 0x5eed, MonetaryBasis: MonetaryNetSpend,
 		HighShare: 0.2, MediumShare: 0.3,
 		NewWithinDays: 90, AtRiskAfterDays: 180, ChurnedAfterDays: 365, LoyalMinPurchaseDays: 4,
 		HorizonDays: 90, ValueDays: 365,
@@ -54,6 +66,9 @@ func (c Config) Validate() error {
 	}
 	if c.SampleSize < 0 {
 		fs.Add("sample_size", "must not be negative")
+	}
+	if c.MonetaryBasis != MonetaryNetSpend && c.MonetaryBasis != MonetaryWindowSpend {
+		fs.Add("monetary_basis", "must be net_spend or window_spend")
 	}
 	if !(c.HighShare > 0 && c.HighShare < 1) {
 		fs.Add("high_share", "must be in (0, 1)")

@@ -102,8 +102,10 @@ type Facts struct {
 	RecencyDays int32
 	// PurchaseDays is RFM's F.
 	PurchaseDays int32
-	// Monetary is net spend (RFM's M).
-	Monetary int64
+	// NetSpend is lifetime net spend and WindowSpend net spend over the
+	// trailing window; RFM's M is one of them (Config.MonetaryBasis).
+	NetSpend    int64
+	WindowSpend int64
 	// TenureDays is days since registration.
 	TenureDays int32
 	// AgeDays is days since the first purchase (BG/NBD's T).
@@ -125,13 +127,22 @@ func (f Facts) MeanSpend() float64 {
 	if f.PurchaseDays < 1 {
 		return 0
 	}
-	return float64(f.Monetary) / float64(f.PurchaseDays)
+	return float64(f.NetSpend) / float64(f.PurchaseDays)
+}
+
+// Monetary is RFM's M under basis: the window spend for
+// MonetaryWindowSpend, else lifetime net spend.
+func (f Facts) Monetary(basis MonetaryBasis) int64 {
+	if basis == MonetaryWindowSpend {
+		return f.WindowSpend
+	}
+	return f.NetSpend
 }
 
 // FactsOf reduces m to whole days before asOfDay, the civil day number of
 // the run's as-of date in loc.
 func FactsOf(m *Member, asOfDay int32, loc *time.Location) Facts {
-	f := Facts{PurchaseDays: m.PurchaseDays, Monetary: m.NetSpend}
+	f := Facts{PurchaseDays: m.PurchaseDays, NetSpend: m.NetSpend, WindowSpend: m.WindowSpend}
 	if !m.RegisteredAt.IsZero() {
 		f.TenureDays = max(0, asOfDay-civilDay(m.RegisteredAt, loc))
 	}

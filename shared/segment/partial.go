@@ -19,6 +19,8 @@ type Partial struct {
 	// Members counts consenting members seen; Buyers those with a
 	// purchase; NoConsent those skipped for lack of profiling consent.
 	Members, Buyers, NoConsent uint64
+
+	basis MonetaryBasis // from the config; not serialised (Add's concern)
 }
 
 // NewPartial returns an empty partial sized by cfg.
@@ -28,6 +30,7 @@ func NewPartial(cfg Config) *Partial {
 		Frequency: NewSummary(cfg.ExactLimit, cfg.SketchK),
 		Monetary:  NewSummary(cfg.ExactLimit, cfg.SketchK),
 		Sample:    NewSample(cfg.SampleSize, cfg.SampleSeed),
+		basis:     cfg.MonetaryBasis,
 	}
 }
 
@@ -45,7 +48,7 @@ func (p *Partial) Add(m *Member, asOf AsOf) {
 	p.Buyers++
 	p.Recency.Add(float64(f.RecencyDays))
 	p.Frequency.Add(float64(f.PurchaseDays))
-	p.Monetary.Add(float64(f.Monetary))
+	p.Monetary.Add(float64(f.Monetary(p.basis)))
 	p.Sample.Add(m.ID, ObservationOf(f))
 }
 

@@ -46,8 +46,10 @@ const (
 type Reasons struct {
 	RecencyDays  int32 `json:"recency_days"`
 	PurchaseDays int32 `json:"purchase_days"`
-	Monetary     int64 `json:"monetary"`
-	TenureDays   int32 `json:"tenure_days"`
+	// Monetary is RFM's M, MonetaryBasis which spend it is.
+	Monetary      int64         `json:"monetary"`
+	MonetaryBasis MonetaryBasis `json:"monetary_basis"`
+	TenureDays    int32         `json:"tenure_days"`
 	// AgeDays and SpanDays are BG/NBD's T and t_x.
 	AgeDays  int32 `json:"age_days"`
 	SpanDays int32 `json:"span_days"`
@@ -163,8 +165,9 @@ func (s *Scorer) Score(m *Member, asOf AsOf) (r Result, ok bool) {
 func (s *Scorer) ScoreFacts(id string, f Facts, r *Result) {
 	cfg := &s.plan.Config
 	cuts := &s.plan.Cuts
+	monetary := f.Monetary(cfg.MonetaryBasis)
 	*r = Result{RunID: s.plan.RunID, MemberID: id, ValueTier: TierLow, Reasons: Reasons{
-		RecencyDays: f.RecencyDays, PurchaseDays: f.PurchaseDays, Monetary: f.Monetary, TenureDays: f.TenureDays,
+		RecencyDays: f.RecencyDays, PurchaseDays: f.PurchaseDays, Monetary: monetary, MonetaryBasis: cfg.MonetaryBasis, TenureDays: f.TenureDays,
 		AgeDays: f.AgeDays, SpanDays: f.SpanDays, TierHigh: s.tierHigh, TierMedium: s.tierMedium,
 	}}
 	if !f.Purchased {
@@ -174,9 +177,9 @@ func (s *Scorer) ScoreFacts(id string, f Facts, r *Result) {
 	r.Reasons.RecencyCuts, r.Reasons.FrequencyCuts, r.Reasons.MonetaryCuts = &cuts.Recency, &cuts.Frequency, &cuts.Monetary
 	r.RScore = RecencyScore(float64(f.RecencyDays), &cuts.Recency)
 	r.FScore = QuintileScore(float64(f.PurchaseDays), &cuts.Frequency)
-	r.MScore = QuintileScore(float64(f.Monetary), &cuts.Monetary)
+	r.MScore = QuintileScore(float64(monetary), &cuts.Monetary)
 	r.RFMSegment = segmentTable[r.RScore-1][r.FScore-1][r.MScore-1]
-	switch mv := float64(f.Monetary); {
+	switch mv := float64(monetary); {
 	case mv > s.tierHigh:
 		r.ValueTier = TierHigh
 	case mv > s.tierMedium:

@@ -2,6 +2,7 @@ package segment_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -400,5 +401,40 @@ func TestStoredPlanScoresTheSame(t *testing.T) {
 	empty, _ := planFor(t, cfg, nil)
 	if _, err := json.Marshal(empty); err != nil {
 		t.Errorf("empty plan does not encode: %v", err)
+	}
+}
+
+func TestMonetaryBasis(t *testing.T) {
+	t.Parallel()
+	// same lifetime net spend; only "recent" spent within the window
+	var ms []segment.Member
+	for i := 0; i < 10; i++ {
+		m := buyer("old"+strconv.Itoa(i), 900, 20, 3, 100000)
+		m.WindowSpend = 1000
+		r := buyer("recent"+strconv.Itoa(i), 900, 20, 3, 100000)
+		r.WindowSpend = 90000
+		ms = append(ms, m, r)
+	}
+	for _, c := range []struct {
+		basis            segment.MonetaryBasis
+		wantOld, wantNew int8
+	}{
+		{segment.MonetaryNetSpend, 1, 1}, // all tied
+		{segment.MonetaryWindowSpend, 1, 3}, // cuts 1000, 1000, 90000, 90000
+	} {
+		cfg := segment.DefaultConfig()
+		cfg.MonetaryBasis = c.basis
+		plan, a := planFor(t, cfg, ms)
+		sc := segment.NewScorer(plan)
+		old, _ := sc.Score(&ms[0], a)
+		recent, _ := sc.Score(&ms[1], a)
+		if old.MScore != c.wantOld || recent.MScore != c.wantNew || recent.Reasons.MonetaryBasis != c.basis {
+			t.Errorf("%s: M old %d recent %d (reasons %+v), want %d %d", c.basis, old.MScore, recent.MScore, recent.Reasons, c.wantOld, c.wantNew)
+		}
+	}
+	bad := segment.DefaultConfig()
+	bad.MonetaryBasis = "gross"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "[monetary_basis:") {
+		t.Errorf("unknown basis: %v", err)
 	}
 }
