@@ -419,7 +419,7 @@ func TestMonetaryBasis(t *testing.T) {
 		basis            segment.MonetaryBasis
 		wantOld, wantNew int8
 	}{
-		{segment.MonetaryNetSpend, 1, 1}, // all tied
+		{segment.MonetaryNetSpend, 1, 1},    // all tied
 		{segment.MonetaryWindowSpend, 1, 3}, // cuts 1000, 1000, 90000, 90000
 	} {
 		cfg := segment.DefaultConfig()
