@@ -119,6 +119,11 @@ func FitBGNBD(obs []Observation) BGNBDFit {
 			break
 		}
 	}
+	if out.Info.Status == FitOK {
+		if ok, why := plausibleBGNBD(out.Params, obs); !ok {
+			out.Info.Status, out.Info.Reason = FitFallback, why
+		}
+	}
 	if out.Info.Status != FitOK {
 		out.Params = BGNBD{}
 	}
@@ -165,6 +170,29 @@ func FitGammaGamma(obs []Observation) GammaGammaFit {
 	}
 	sanitise(&out.Info)
 	return out
+}
+
+// plausibleBGNBD checks a fit against the data it came from: the repeat
+// purchases the model expects the sampled members to have made in their
+// own observation windows, Σ E[X(T_i)], must be within 10 % (plus 1) of
+// the repeat purchases they made, Σ x_i. A maximum-likelihood fit of a
+// model that describes the data passes easily; parameters from a fit that
+// went astray do not.
+func plausibleBGNBD(p BGNBD, obs []Observation) (bool, string) {
+	byAge := map[int32]float64{}
+	var observed float64
+	for _, o := range obs {
+		byAge[o.AgeDays]++
+		observed += float64(o.Repeat)
+	}
+	var expected float64
+	for age, n := range byAge {
+		expected += n * p.ExpectedPurchasesNew(float64(age))
+	}
+	if math.IsNaN(expected) || math.Abs(expected-observed) > 0.1*observed+1 {
+		return false, fmt.Sprintf("implausible: the fit expects %.0f repeat purchases in the sample's windows, the sample made %.0f", expected, observed)
+	}
+	return true, ""
 }
 
 // sanitise keeps a fallback's FitInfo encodable as JSON (no NaN or ±Inf):

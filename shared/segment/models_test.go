@@ -198,3 +198,24 @@ func TestHyp2f1MatchesCephes(t *testing.T) {
 		}
 	}
 }
+
+func TestPlausibilityCheck(t *testing.T) {
+	t.Parallel()
+	// 200 members observed 100 days, each with 2 repeat purchases
+	obs := make([]Observation, 200)
+	for i := range obs {
+		obs[i] = Observation{Repeat: 2, SpanDays: 80, AgeDays: 100}
+	}
+	// choose λ so that E[X(100)] ≈ 2 when no one drops out (b huge)
+	fits := BGNBD{R: 100, Alpha: 5000, A: 0.01, B: 1000}
+	if e := fits.ExpectedPurchasesNew(100); math.Abs(e-2) > 0.05 {
+		t.Fatalf("setup: E[X(100)] = %v", e)
+	}
+	if ok, why := plausibleBGNBD(fits, obs); !ok {
+		t.Errorf("a model that fits was rejected: %s", why)
+	}
+	wrong := BGNBD{R: 100, Alpha: 500, A: 0.01, B: 1000} // ten times the rate
+	if ok, why := plausibleBGNBD(wrong, obs); ok || why == "" {
+		t.Error("a model expecting ten times the purchases was accepted")
+	}
+}
