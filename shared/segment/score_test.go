@@ -397,6 +397,22 @@ func TestStoredPlanScoresTheSame(t *testing.T) {
 			t.Fatalf("member %s scores differently from the stored plan:\n%s\n%s", ms[i].ID, j1, j2)
 		}
 	}
+	// Direct is the same computation in one call
+	dplan, results, err := segment.Direct("run-2", cfg, ms, a)
+	if err != nil || dplan.Cuts != plan.Cuts || dplan.Purchase.Params != plan.Purchase.Params || len(results) != int(plan.Members) {
+		t.Fatalf("Direct: %v, %d results for %d members", err, len(results), plan.Members)
+	}
+	for _, r := range results[:50] {
+		j1, _ := json.Marshal(r)
+		for i := range ms {
+			if ms[i].ID == r.MemberID {
+				r2, _ := s1.Score(&ms[i], a)
+				if j2, _ := json.Marshal(r2); string(j1) != string(j2) {
+					t.Fatalf("Direct differs for %s:\n%s\n%s", r.MemberID, j1, j2)
+				}
+			}
+		}
+	}
 	// a fallback plan (empty run) is storable too
 	empty, _ := planFor(t, cfg, nil)
 	if _, err := json.Marshal(empty); err != nil {
