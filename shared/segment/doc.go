@@ -12,10 +12,11 @@
 // all partials, and NewPlan reads the cut points (Cuts) and fits the
 // models (FitBGNBD, FitGammaGamma) on the merged Sample; the Plan is stored
 // with the run (JSON). Phase 2, per scan segment: NewScorer(plan) once,
-// then Scorer.Score every member; write the Result when it differs from
-// the stored one, publish member.segment_changed when SameLabels is false,
+// then Scorer.Score every member; write the Result when NeedsWrite says it
+// changed materially, publish member.segment_changed when LabelsChanged,
 // and delete any stored result when Score reports ok = false (the member
-// refused profiling).
+// refused profiling). Direct runs both phases in memory: the reference a
+// segmented run must equal. Package membergen generates members.
 //
 // Members without profiling consent are neither summarised, sampled nor
 // scored. Dates become whole calendar days in the brand's time zone
