@@ -17,6 +17,14 @@ type Config struct {
 	// SampleSeed.
 	SampleSize int    `json:"sample_size"`
 	SampleSeed uint64 `json:"sample_seed"`
+	// SampleFraction bounds what each segment keeps of the sample: only
+	// members whose sample key lies in the lowest fraction of the key
+	// space. Set it to min(1, 1.5 × sample_size / expected members) and a
+	// segment stores about 1.5 × sample_size / segments members instead of
+	// sample_size, while the merged sample stays the same (unless fewer
+	// than sample_size members fall below the bound, then it is smaller).
+	// 1 keeps every candidate.
+	SampleFraction float64 `json:"sample_fraction"`
 	// MonetaryBasis is what RFM's M and the value tier rank: lifetime net
 	// spend (default) or net spend over the points worker's trailing window.
 	MonetaryBasis MonetaryBasis `json:"monetary_basis"`
@@ -48,7 +56,7 @@ const (
 func DefaultConfig() Config {
 	return Config{
 		ExactLimit: DefaultExactLimit, SketchK: DefaultSketchK,
-		SampleSize: 100_000, SampleSeed: 0x5eed, MonetaryBasis: MonetaryNetSpend,
+		SampleSize: 100_000, SampleSeed: 0x5eed, SampleFraction: 1, MonetaryBasis: MonetaryNetSpend,
 		HighShare: 0.2, MediumShare: 0.3,
 		NewWithinDays: 90, AtRiskAfterDays: 180, ChurnedAfterDays: 365, LoyalMinPurchaseDays: 4,
 		HorizonDays: 90, ValueDays: 365,
@@ -66,6 +74,9 @@ func (c Config) Validate() error {
 	}
 	if c.SampleSize < 0 {
 		fs.Add("sample_size", "must not be negative")
+	}
+	if !(c.SampleFraction > 0 && c.SampleFraction <= 1) {
+		fs.Add("sample_fraction", "must be in (0, 1]")
 	}
 	if c.MonetaryBasis != MonetaryNetSpend && c.MonetaryBasis != MonetaryWindowSpend {
 		fs.Add("monetary_basis", "must be net_spend or window_spend")

@@ -29,7 +29,7 @@ func NewPartial(cfg Config) *Partial {
 		Recency:   NewSummary(cfg.ExactLimit, cfg.SketchK),
 		Frequency: NewSummary(cfg.ExactLimit, cfg.SketchK),
 		Monetary:  NewSummary(cfg.ExactLimit, cfg.SketchK),
-		Sample:    NewSample(cfg.SampleSize, cfg.SampleSeed),
+		Sample:    NewSampleFraction(cfg.SampleSize, cfg.SampleSeed, cfg.SampleFraction),
 		basis:     cfg.MonetaryBasis,
 	}
 }

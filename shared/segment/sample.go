@@ -38,10 +38,18 @@ type sampled struct {
 // not depend on which segment saw it or in what order, merging the samples
 // of any partition of the members gives exactly the sample of the whole —
 // deterministic given the seed, and unchanged when a segment is redone.
+//
+// A fraction below 1 also drops every key ≥ fraction·2⁶⁴ on arrival (a
+// Bernoulli sample with that probability, then the bottom-k of it). The
+// merged sample is still exactly the bottom-k of the whole whenever the
+// whole has at least Size keys below that bound, and a uniform sample in
+// any case; it lets a segment store about fraction × its members instead
+// of Size.
 type Sample struct {
-	size int
-	seed uint64
-	h    sampleHeap // max-heap on key
+	size  int
+	seed  uint64
+	below uint64     // keys ≥ below are dropped; 0 means no bound
+	h     sampleHeap // max-heap on key
 }
 
 type sampleHeap []sampled
@@ -62,6 +70,18 @@ func NewSample(size int, seed uint64) *Sample {
 	return &Sample{size: max(size, 0), seed: seed}
 }
 
+// NewSampleFraction is NewSample keeping only members whose key falls in
+// the lowest fraction of the key space (fraction ≥ 1 keeps all).
+func NewSampleFraction(size int, seed uint64, fraction float64) *Sample {
+	s := NewSample(size, seed)
+	if fraction <= 0 {
+		s.size = 0
+	} else if fraction < 1 {
+		s.below = uint64(math.Max(fraction, 0) * (1 << 63) * 2)
+	}
+	return s
+}
+
 // Len is the number of sampled members.
 func (s *Sample) Len() int { return len(s.h) }
 
@@ -71,7 +91,7 @@ func (s *Sample) Add(memberID string, o Observation) {
 }
 
 func (s *Sample) offer(x sampled) {
-	if s.size == 0 {
+	if s.size == 0 || (s.below != 0 && x.key >= s.below) {
 		return
 	}
 	if len(s.h) < s.size {
@@ -127,16 +147,17 @@ func sampleKey(seed uint64, id string) uint64 {
 }
 
 // Sample wire format, little-endian: version (1), uint32 size, uint64 seed,
-// uint32 count, then per member uint64 key, int32 repeat, int32 span,
+// uint64 key bound (0: none), uint32 count, then per member uint64 key, int32 repeat, int32 span,
 // int32 age, float64 mean spend (28 bytes).
 const sampleVersion = 1
 
 // MarshalBinary serialises the sample.
 func (s *Sample) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, 17+28*len(s.h))
+	b := make([]byte, 0, 25+28*len(s.h))
 	b = append(b, sampleVersion)
 	b = binary.LittleEndian.AppendUint32(b, uint32(s.size))
 	b = binary.LittleEndian.AppendUint64(b, s.seed)
+	b = binary.LittleEndian.AppendUint64(b, s.below)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(s.h)))
 	for _, x := range s.h {
 		b = binary.LittleEndian.AppendUint64(b, x.key)
@@ -152,12 +173,12 @@ var errSampleFormat = errors.New("segment: malformed sample")
 
 // UnmarshalBinary restores a sample written by MarshalBinary.
 func (s *Sample) UnmarshalBinary(b []byte) error {
-	if len(b) < 17 || b[0] != sampleVersion {
+	if len(b) < 25 || b[0] != sampleVersion {
 		return errSampleFormat
 	}
-	out := Sample{size: int(binary.LittleEndian.Uint32(b[1:])), seed: binary.LittleEndian.Uint64(b[5:])}
-	n := int(binary.LittleEndian.Uint32(b[13:]))
-	rest := b[17:]
+	out := Sample{size: int(binary.LittleEndian.Uint32(b[1:])), seed: binary.LittleEndian.Uint64(b[5:]), below: binary.LittleEndian.Uint64(b[13:])}
+	n := int(binary.LittleEndian.Uint32(b[21:]))
+	rest := b[25:]
 	if len(rest) != 28*n || n > out.size {
 		return errSampleFormat
 	}

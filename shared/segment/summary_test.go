@@ -166,3 +166,46 @@ func TestSampleIsMergeableAndDeterministic(t *testing.T) {
 		t.Error("seed does not change the sample")
 	}
 }
+
+func TestSampleFractionBoundsSegmentsNotTheResult(t *testing.T) {
+	t.Parallel()
+	const n, k, segments = 40000, 500, 20
+	fraction := 1.5 * k / n
+	whole := segment.NewSample(k, 9)
+	merged := segment.NewSample(k, 9)
+	largest := 0
+	for s := 0; s < segments; s++ {
+		part := segment.NewSampleFraction(k, 9, fraction)
+		for i := s; i < n; i += segments {
+			id := "m" + strconv.Itoa(i)
+			part.Add(id, segment.Observation{Repeat: int32(i)})
+			if s == 0 {
+				whole.Add(id, segment.Observation{Repeat: int32(i)})
+			}
+		}
+		largest = max(largest, part.Len())
+		b, _ := part.MarshalBinary()
+		var back segment.Sample
+		if err := back.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		merged.Merge(&back)
+	}
+	for i := 0; i < n; i++ {
+		if i%segments != 0 {
+			whole.Add("m"+strconv.Itoa(i), segment.Observation{Repeat: int32(i)})
+		}
+	}
+	// each segment holds about 1.5·k/segments = 37.5, not k
+	if largest > 70 {
+		t.Errorf("a segment kept %d members, want about %d", largest, 3*k/2/segments)
+	}
+	if !slices.Equal(whole.Observations(), merged.Observations()) {
+		t.Error("the bounded segments do not merge to the sample of the whole")
+	}
+	zero := segment.NewSampleFraction(10, 1, 0)
+	zero.Add("x", segment.Observation{})
+	if zero.Len() != 0 {
+		t.Error("fraction 0 kept a member")
+	}
+}
