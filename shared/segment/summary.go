@@ -169,7 +169,9 @@ func (s *Summary) Quantiles(ranks []float64) ([]float64, error) {
 		cum[i] = run
 	}
 	for j, q := range ranks {
-		need := uint64(math.Ceil(q * float64(s.n)))
+		// q·n carries a rounding error (0.8 − 0.3 is not exactly 0.5);
+		// 1e-7 absorbs it for any n below 10⁹ without skipping a rank
+		need := uint64(math.Ceil(q*float64(s.n) - 1e-7))
 		need = max(need, 1)
 		i := sort.Search(len(cum), func(i int) bool { return cum[i] >= need })
 		if i == len(cum) {

@@ -35,6 +35,15 @@ func TestExactQuantilesAndTies(t *testing.T) {
 			}
 		})
 	}
+	// ranks computed as 1 − shares land exactly on member counts
+	ten := segment.NewSummary(100, 200)
+	for v := 1; v <= 10; v++ {
+		ten.Add(float64(v))
+	}
+	got, _ := ten.Quantiles([]float64{1 - 0.2, 1 - 0.2 - 0.3, 1 - 0.1 - 0.6, 0.7, 0.3})
+	if want := []float64{8, 5, 3, 7, 3}; !slices.Equal(got, want) {
+		t.Errorf("quantiles at share-derived ranks %v, want %v", got, want)
+	}
 	empty := segment.NewSummary(100, 200)
 	if q, err := empty.Quantiles([]float64{0.5}); q != nil || err != nil {
 		t.Errorf("empty summary quantiles = %v, %v; want nil", q, err)
