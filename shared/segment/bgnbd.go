@@ -177,24 +177,30 @@ func (p BGNBD) PAlive(x, tx, T float64) float64 {
 //	(a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))]
 //	/ (1 + 1{x>0} · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x))
 //
-// The Gaussian hypergeometric function is summed as its power series
-// (hyp2f1), which is fast for the positive arguments and 0 ≤ z < 1 that
-// occur here and falls back to gonum's mathext.Hypergeo otherwise.
+// The Gaussian hypergeometric function is summed as its power series after
+// Euler's transformation (see expectedAlive).
 func (p BGNBD) ExpectedPurchases(t, x, tx, T float64) float64 {
 	return p.expectedAlive(t, x, T) * p.PAlive(x, tx, T)
 }
 
 // expectedAlive is the bracketed numerator of eq. 10: expected purchases in
-// the next t days given the member is alive.
+// the next t days given the member is alive. With z = t/(α+T+t), Euler's
+// transformation ₂F₁(A, B; C; z) = (1−z)^(C−A−B) ₂F₁(C−A, C−B; C; z)
+// turns ((α+T)/(α+T+t))^(r+x) · ₂F₁(r+x, b+x; a+b+x−1; z) into
+//
+//	(1−z)^(a−1) · ₂F₁(a+b−1−r, a−1; a+b+x−1; z)
+//
+// whose first two parameters do not grow with x: the series converges
+// faster the more purchases a member made (instead of needing thousands
+// of terms and overflowing past ~1 000 purchase days).
 func (p BGNBD) expectedAlive(t, x, T float64) float64 {
 	a := p.A
 	if math.Abs(a-1) < 1e-9 { // removable singularity at a = 1
 		a = 1 + 1e-9
 	}
-	rx := p.R + x
 	z := t / (p.Alpha + T + t)
-	hyp := hyp2f1(rx, p.B+x, a+p.B+x-1, z)
-	pow := math.Exp(rx * math.Log1p(-z)) // ((α+T)/(α+T+t))^(r+x)
+	hyp := hyp2f1(a+p.B-1-p.R, a-1, a+p.B+x-1, z)
+	pow := math.Exp((a - 1) * math.Log1p(-z))
 	return (a + p.B + x - 1) / (a - 1) * (1 - pow*hyp)
 }
 
@@ -204,21 +210,23 @@ func (p BGNBD) ExpectedPurchasesNew(t float64) float64 {
 	return p.expectedAlive(t, 0, 0)
 }
 
-// hyp2f1 is ₂F₁(a, b; c; z) for a, b, c > 0 and 0 ≤ z < 1 by direct
-// summation of the power series: every term is positive, so there is no
-// cancellation, and the sum stops when the terms are decreasing and below
-// 1e-13 of it. Other arguments, or a series that has not converged after
-// 100,000 terms, go to mathext.Hypergeo (Cephes' hyp2f1).
+// hyp2f1 is ₂F₁(a, b; c; z) for c > 0 and 0 ≤ z < 1 by direct summation
+// of the power series. Once n exceeds −a and −b every further term has
+// the same sign, so the sum stops there when the terms are shrinking and
+// below 1e-15 of it (a terminating series stops at its zero term). Other
+// arguments, or a series that has not converged after 100,000 terms, go to
+// mathext.Hypergeo (Cephes' hyp2f1).
 func hyp2f1(a, b, c, z float64) float64 {
-	if !(a > 0 && b > 0 && c > 0 && z >= 0 && z < 1) {
+	if !(c > 0 && z >= 0 && z < 1) {
 		return mathext.Hypergeo(a, b, c, z)
 	}
+	settled := math.Max(0, math.Max(-a, -b))
 	sum, term := 1.0, 1.0
 	for n := 0.0; n < 100_000; n++ {
 		ratio := (a + n) * (b + n) / ((c + n) * (n + 1)) * z
 		term *= ratio
 		sum += term
-		if ratio < 1 && term < 1e-13*sum {
+		if term == 0 || (n >= settled && math.Abs(ratio) < 1 && math.Abs(term) <= 1e-15*math.Abs(sum)) {
 			return sum
 		}
 	}

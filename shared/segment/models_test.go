@@ -187,8 +187,8 @@ func TestCDNOWPublishedValues(t *testing.T) {
 
 func TestHyp2f1MatchesCephes(t *testing.T) {
 	t.Parallel()
-	for _, a := range []float64{0.2, 0.8, 3.5, 21} {
-		for _, b := range []float64{0.5, 2.4, 30} {
+	for _, a := range []float64{-0.7, 0.2, 0.8, 3.5, 21} {
+		for _, b := range []float64{-0.2, 0.5, 2.4, 30} {
 			for _, c := range []float64{0.7, 3, 50} {
 				for _, z := range []float64{0, 0.1, 0.5, 0.8, 0.95} {
 					want := mathext.Hypergeo(a, b, c, z)
@@ -217,5 +217,34 @@ func TestPlausibilityCheck(t *testing.T) {
 	wrong := BGNBD{R: 100, Alpha: 500, A: 0.01, B: 1000} // ten times the rate
 	if ok, why := plausibleBGNBD(wrong, obs); ok || why == "" {
 		t.Error("a model expecting ten times the purchases was accepted")
+	}
+}
+
+// expectedAliveEq10 is eq. 10's bracket as printed, without Euler's
+// transformation, with Cephes' ₂F₁: the reference for moderate x.
+func expectedAliveEq10(p BGNBD, t, x, T float64) float64 {
+	z := t / (p.Alpha + T + t)
+	hyp := mathext.Hypergeo(p.R+x, p.B+x, p.A+p.B+x-1, z)
+	return (p.A + p.B + x - 1) / (p.A - 1) * (1 - math.Pow(1-z, p.R+x)*hyp)
+}
+
+func TestExpectedAliveMatchesEq10AndScalesToHeavyBuyers(t *testing.T) {
+	t.Parallel()
+	for _, p := range []BGNBD{cdnow, {0.8, 50, 0.9, 1.4}, {2, 40, 1.5, 6}} {
+		for _, x := range []float64{0, 1, 3, 12, 40} {
+			for _, T := range []float64{x + 1, 2*x + 30, 700} {
+				for _, horizon := range []float64{39, 90, 365} {
+					near(t, "E[Y|alive]", p.expectedAlive(horizon, x, T), expectedAliveEq10(p, horizon, x, T), 1e-9)
+				}
+			}
+		}
+		// a member who bought on 2 000 of the last 2 010 days: the printed
+		// form overflows (₂F₁ ≈ 10^400); the transformed one gives at most
+		// the posterior rate (r+x)/(α+T) times the horizon
+		x, T := 2000.0, 2010.0
+		e := p.ExpectedPurchases(365, x, T-1, T)
+		if math.IsNaN(e) || e <= 0 || e > (p.R+x)/(p.Alpha+T)*365 {
+			t.Errorf("%+v: E[Y(365)] for a daily buyer = %v, want in (0, %.1f]", p, e, (p.R+x)/(p.Alpha+T)*365)
+		}
 	}
 }
