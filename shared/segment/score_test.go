@@ -454,3 +454,28 @@ func TestMonetaryBasis(t *testing.T) {
 		t.Errorf("unknown basis: %v", err)
 	}
 }
+
+// Days are calendar days in the brand's time zone: a purchase at 23:30 UTC
+// is already the next day in Shanghai.
+func TestFactsCountCalendarDaysInTheBrandZone(t *testing.T) {
+	t.Parallel()
+	shanghai := time.FixedZone("CST", 8*3600)
+	asOf := time.Date(2026, 12, 1, 1, 0, 0, 0, shanghai) // 2026-11-30 17:00 UTC
+	m := segment.Member{ID: "z", RegisteredAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		FirstPurchaseAt: time.Date(2026, 11, 1, 15, 59, 0, 0, time.UTC),  // 23:59 on Nov 1 in Shanghai
+		LastPurchaseAt:  time.Date(2026, 11, 29, 16, 30, 0, 0, time.UTC), // 00:30 on Nov 30 in Shanghai
+		PurchaseDays:    3, ProfilingConsent: true}
+	cases := []struct {
+		zone               *time.Location
+		recency, age, span int32
+	}{
+		{shanghai, 1, 30, 29}, // Dec 1 − Nov 30; Dec 1 − Nov 1; Nov 30 − Nov 1
+		{time.UTC, 1, 29, 28}, // Nov 30 − Nov 29; Nov 30 − Nov 1; Nov 29 − Nov 1
+	}
+	for _, c := range cases {
+		f := segment.AsOfTime(asOf.In(c.zone)).Facts(&m)
+		if f.RecencyDays != c.recency || f.AgeDays != c.age || f.SpanDays != c.span {
+			t.Errorf("%s: recency %d age %d span %d, want %d %d %d", c.zone, f.RecencyDays, f.AgeDays, f.SpanDays, c.recency, c.age, c.span)
+		}
+	}
+}
