@@ -43,3 +43,36 @@ func TestNeedsWrite(t *testing.T) {
 		t.Error("a first result is not written")
 	}
 }
+
+func TestTallyCountsAndMerges(t *testing.T) {
+	t.Parallel()
+	champ := segment.Result{RScore: 5, FScore: 5, MScore: 5, RFMSegment: segment.Champions, ValueTier: segment.TierHigh, LifecycleStage: segment.StageLoyal, PAlive: 0.9}
+	atRisk := segment.Result{RScore: 2, FScore: 4, MScore: 4, RFMSegment: segment.AtRisk, ValueTier: segment.TierHigh, LifecycleStage: segment.StageAtRisk, PAlive: 0.4}
+	none := segment.Result{ValueTier: segment.TierLow, LifecycleStage: segment.StagePotential}
+
+	a, b := segment.NewTally(), segment.NewTally()
+	if w, l := a.Add(nil, &champ, segment.DefaultTolerance); !w || l {
+		t.Errorf("first result: write %v labels %v, want a write and no event", w, l)
+	}
+	if w, l := a.Add(&champ, &atRisk, segment.DefaultTolerance); !w || !l {
+		t.Errorf("champion → at risk: write %v labels %v", w, l)
+	}
+	if w, l := b.Add(&champ, &champ, segment.DefaultTolerance); w || l {
+		t.Errorf("unchanged: write %v labels %v", w, l)
+	}
+	b.Add(nil, &none, segment.DefaultTolerance)
+	b.Remove()
+	a.Merge(b)
+	if a.Scored != 4 || a.Written != 3 || a.LabelsChanged != 1 || a.Removed != 1 {
+		t.Errorf("counts %+v", a)
+	}
+	if a.Segments[string(segment.Champions)] != 2 || a.Segments[string(segment.AtRisk)] != 1 || a.Segments[segment.NoSegmentKey] != 1 ||
+		a.Tiers[segment.TierHigh] != 3 || a.Stages[segment.StagePotential] != 1 {
+		t.Errorf("labels %v %v %v", a.Segments, a.Tiers, a.Stages)
+	}
+	tr := a.Transitions
+	if tr[segment.NewMemberKey][string(segment.Champions)] != 1 || tr[string(segment.Champions)][string(segment.AtRisk)] != 1 ||
+		tr[string(segment.Champions)][string(segment.Champions)] != 1 || tr[segment.NewMemberKey][segment.NoSegmentKey] != 1 {
+		t.Errorf("transitions %v", tr)
+	}
+}

@@ -16,7 +16,9 @@
 // changed materially, publish member.segment_changed when LabelsChanged,
 // and delete any stored result when Score reports ok = false (the member
 // refused profiling). Direct runs both phases in memory: the reference a
-// segmented run must equal. Package membergen generates members.
+// segmented run must equal. Tally counts a segment's results (per
+// segment, tier, stage, and transitions) and merges across segments.
+// Package membergen generates members.
 //
 // Members without profiling consent are neither summarised, sampled nor
 // scored. Dates become whole calendar days in the brand's time zone
