@@ -248,3 +248,19 @@ func TestExpectedAliveMatchesEq10AndScalesToHeavyBuyers(t *testing.T) {
 		}
 	}
 }
+
+func TestFrequencySpendCorrelation(t *testing.T) {
+	t.Parallel()
+	var obs []Observation
+	for i := 0; i < 50; i++ {
+		x := int32(1 + i%5)
+		obs = append(obs, Observation{Repeat: x, MeanSpend: 100 * float64(x+1)}) // spend rises with frequency
+	}
+	gs, _ := groupSpend(obs)
+	near(t, "r", correlation(gs), 1, 1e-12)
+	for i := range obs {
+		obs[i].MeanSpend = 1000 - obs[i].MeanSpend
+	}
+	gs, _ = groupSpend(obs)
+	near(t, "r", correlation(gs), -1, 1e-12)
+}

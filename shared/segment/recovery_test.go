@@ -100,6 +100,10 @@ func TestGammaGammaRecoversKnownParameters(t *testing.T) {
 					repeaters++
 				}
 			}
+			// simulated spend is independent of frequency
+			if c := fit.FrequencySpendCorrelation; c > 0.1 || c < -0.1 {
+				t.Errorf("frequency-spend correlation %.3f, want about 0", c)
+			}
 			if fit.Info.SampleSize != repeaters {
 				t.Errorf("sample size %d, want the %d repeat buyers", fit.Info.SampleSize, repeaters)
 			}
