@@ -25,6 +25,12 @@ for pkg in clientele/shared/member clientele/shared/points clientele/shared/even
 		echo "$pkg is a domain package but depends on an AWS package"; fail=1
 	fi
 done
+# segmentation's domain core and its generator
+for pkg in clientele/shared/segment clientele/shared/segment/membergen; do
+	if go list -deps "$pkg" | grep -qE '^github.com/aws/'; then
+		echo "$pkg is a domain package but depends on an AWS package"; fail=1
+	fi
+done
 for pkg in $(go list ./infra/...); do
 	if go list -deps "$pkg" | grep -qE '^clientele/functions'; then
 		echo "$pkg (infra) depends on function code"; fail=1
