@@ -1,0 +1,282 @@
+package feedback
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"clientele/shared/fault"
+)
+
+func TestNormalize(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ in, want string }{
+		{"ＡＰＰ老是闪退", "app老是闪退"},
+		{"１２３１５", "12315"},
+		{"貨架倒下來，差點砸到我兒子", "货架倒下来,差点砸到我儿子"},
+		{"Don’t  SHIP\tit", "dont ship it"},
+		{"  spaced\u3000out  ", "spaced out"},
+		{"“好”", `"好"`},
+		{"品質太差", "品质太差"},
+	}
+	for _, c := range cases {
+		if got := Normalize(c.in); got != c.want {
+			t.Errorf("Normalize(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestTradSimpTableIsConsistent(t *testing.T) {
+	t.Parallel()
+	for trad, simp := range tradToSimp {
+		if _, ok := tradToSimp[simp]; ok {
+			t.Errorf("%c maps to %c, which is itself mapped: the pair table is misaligned", trad, simp)
+		}
+	}
+}
+
+func TestWithinOneEdit(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		a, b string
+		want bool
+	}{
+		{"recieved", "received", true}, // swap
+		{"qualty", "quality", true},    // deletion
+		{"anoying", "annoying", true},  // deletion
+		{"refunnd", "refund", true},    // insertion
+		{"delivary", "delivery", true}, // substitution
+		{"delivery", "delivery", true},
+		{"shipped", "shopped", true},
+		{"abc", "bca", false},
+		{"quality", "qual", false},
+		{"parking", "barking", true},
+		{"charged", "changes", false},
+	}
+	for _, c := range cases {
+		if got := withinOneEdit(c.a, c.b); got != c.want {
+			t.Errorf("withinOneEdit(%q, %q) = %v", c.a, c.b, got)
+		}
+		if got := withinOneEdit(c.b, c.a); got != c.want {
+			t.Errorf("withinOneEdit(%q, %q) = %v", c.b, c.a, got)
+		}
+	}
+}
+
+// TestDecoysAndHazards pins the behaviours the issue names, message by message.
+func TestDecoysAndHazards(t *testing.T) {
+	t.Parallel()
+	e := DefaultEngine()
+	cases := []struct {
+		text     string
+		priority Priority
+		typ      Type
+	}{
+		{"This jacket is fire, wearing it every day", P3, Praise},
+		{"Shocked how fast it arrived!", P3, Praise},
+		{"这价格太炸了，买买买", P3, Praise},
+		{"这条裤子杀疯了", P3, Praise},
+		{"Is this heater safe to leave on overnight?", P3, Question},
+		{"充电宝会不会起火？安全吗？", P3, Question},
+		{"The charger caught fire on my desk", P1, Complaint},
+		{"充电器冒烟了，差点着火", P1, Complaint},
+		{"I got an electric shock from the kettle", P1, Complaint},
+		{"電熱水壺漏電，被電了一下", P1, Complaint},
+		{"My son had an allergic reaction to the snack", P1, Complaint},
+		{"I'm calling my lawyer about this broken phone", P1, Complaint},
+		{"再不处理我就打１２３１５", P1, Complaint},
+		{"准备向消费者协会投诉", P1, Complaint},
+		{"Called five times, nobody calls back, refund me now", P1, Complaint},
+		{"The zipper broke after a day", P2, Complaint},
+		{"Great, another week without my parcel. Really impressive.", P2, Complaint},
+		{"Quality isn't what it used to be", P3, Complaint},
+	}
+	for _, c := range cases {
+		r := e.Triage(Input{Text: c.text})
+		if r.Priority != c.priority || r.Type != c.typ {
+			t.Errorf("%q → %s %s (rules %v), want %s %s", c.text, r.Type, r.Priority, r.Rules, c.typ, c.priority)
+		}
+	}
+}
+
+func TestTyposMatch(t *testing.T) {
+	t.Parallel()
+	e := DefaultEngine()
+	for _, text := range []string{
+		"the packge was delivred late", // "package" one edit away
+		"the stiching came apart, bad qualty",
+	} {
+		r := e.Triage(Input{Text: text})
+		if r.Category == OtherCategory {
+			t.Errorf("%q → category other (rules %v), want a typo-tolerant match", text, r.Rules)
+		}
+	}
+	if r := e.Triage(Input{Text: "bad qualty"}); r.Category != ProductQuality {
+		t.Errorf("bad qualty → %s, want product_quality", r.Category)
+	}
+	if r := e.Triage(Input{Text: "the packge is lost"}); r.Category != Delivery {
+		t.Errorf("packge → %s %v, want delivery", r.Category, r.Rules)
+	}
+}
+
+func TestNegationVetoesHazard(t *testing.T) {
+	t.Parallel()
+	e := DefaultEngine()
+	for _, text := range []string{
+		"The box was crushed but no one was hurt",
+		"包裹压坏了，还好没有受伤",
+	} {
+		if r := e.Triage(Input{Text: text}); r.Priority == P1 {
+			t.Errorf("%q → P1 (rules %v), want the negated injury ignored", text, r.Rules)
+		}
+	}
+	if r := e.Triage(Input{Text: "The lamp sparked, luckily nobody was hurt"}); r.Priority != P1 {
+		t.Errorf("a near miss with no injury is still P1, got %s %v", r.Priority, r.Rules)
+	}
+}
+
+func TestGivenTypeIsKept(t *testing.T) {
+	t.Parallel()
+	r := DefaultEngine().Triage(Input{Text: "Please add a dark mode", Type: Complaint})
+	if r.Type != Complaint || r.TypeInferred || r.Sentiment != Negative {
+		t.Errorf("got %+v, want the given type kept", r)
+	}
+	r = DefaultEngine().Triage(Input{Text: "Please add a dark mode"})
+	if r.Type != Suggestion || !r.TypeInferred || r.Sentiment != Neutral {
+		t.Errorf("got %+v, want an inferred suggestion", r)
+	}
+}
+
+func TestResultNamesRulesAndVersion(t *testing.T) {
+	t.Parallel()
+	e := DefaultEngine()
+	r := e.Triage(Input{Text: "The hair dryer caught fire"})
+	if r.RulesVersion != DefaultRuleset().Version || r.RulesVersion == "" {
+		t.Errorf("version %q", r.RulesVersion)
+	}
+	if !slices.Contains(r.Rules, "p1.fire") {
+		t.Errorf("rules %v do not name p1.fire", r.Rules)
+	}
+	d := e.DryRun(Input{Text: "The hair dryer CAUGHT FIRE"})
+	if d.Normalized != "the hair dryer caught fire" {
+		t.Errorf("normalized %q", d.Normalized)
+	}
+	var fire *Firing
+	for i := range d.Firings {
+		if d.Firings[i].Rule == "p1.fire" {
+			fire = &d.Firings[i]
+		}
+	}
+	if fire == nil || !slices.Contains(fire.Matched, "caught fire") {
+		t.Fatalf("dry run %+v does not show p1.fire matching on \"caught fire\"", d.Firings)
+	}
+	if !slices.Equal(d.Result.Rules, r.Rules) {
+		t.Errorf("dry run rules %v differ from triage rules %v", d.Result.Rules, r.Rules)
+	}
+}
+
+// TestEditedRuleset shows a brand's edit taking effect: a new rule fires and
+// wins, and the result records the new version.
+func TestEditedRuleset(t *testing.T) {
+	t.Parallel()
+	rs := DefaultRuleset()
+	rs.Version = "acme-7"
+	rs.Rules = append(rs.Rules, Rule{ID: "acme.recall", Any: []string{"model x9"}, Priority: P1, Category: ProductQuality, Weight: 20})
+	e, err := Compile(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.Triage(Input{Text: "Is the Model X9 part of the recall?"})
+	if r.Priority != P1 || r.RulesVersion != "acme-7" || !slices.Contains(r.Rules, "acme.recall") {
+		t.Errorf("got %+v", r)
+	}
+	if r := DefaultEngine().Triage(Input{Text: "Is the Model X9 part of the recall?"}); r.Priority == P1 {
+		t.Errorf("the default engine changed: %+v", r)
+	}
+}
+
+func TestRulesetValidationNamesFields(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		json  string
+		field string
+	}{
+		{`{"version":"","rules":[{"id":"a","any":["x"],"category":"service"}]}`, "version"},
+		{`{"version":"v1","rules":[]}`, "rules"},
+		{`{"version":"v1","rules":[{"id":"A B","any":["x"],"category":"service"}]}`, "rules[0].id"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"],"category":"service"},{"id":"a","any":["y"],"category":"service"}]}`, "rules[1].id"},
+		{`{"version":"v1","rules":[{"id":"a","any":[],"category":"service"}]}`, "rules[0].any"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x","  "],"category":"service"}]}`, "rules[0].any[1]"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x*y"],"category":"service"}]}`, "rules[0].any[0]"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"],"all":[[]],"category":"service"}]}`, "rules[0].all[0]"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"],"category":"shoes"}]}`, "rules[0].category"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"],"type":"rant"}]}`, "rules[0].type"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"],"priority":"P0"}]}`, "rules[0].priority"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"],"sentiment":"angry"}]}`, "rules[0].sentiment"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"],"priority":"P2","weight":1000}]}`, "rules[0].weight"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"]}]}`, "rules[0]"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"],"category":"service","when":{"type":["complaint"]}}]}`, "rules[0].when"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"],"priority":"P2","when":{"type":["rant"]}}]}`, "rules[0].when.type[0]"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"],"priority":"P2","colour":"red"}]}`, "$"},
+		{`{"version":"v1","rules":[{"id":"a","any":["` + strings.Repeat("x", MaxPatternBytes+1) + `"],"priority":"P2"}]}`, "rules[0].any[0]"},
+	}
+	for _, c := range cases {
+		_, err := ParseRuleset([]byte(c.json))
+		fe, ok := fault.As(err)
+		if !ok || fe.Kind != fault.Invalid {
+			t.Errorf("%s: error %v, want invalid", c.json, err)
+			continue
+		}
+		var fields []string
+		for _, f := range fe.Fields {
+			fields = append(fields, f.Field)
+		}
+		if !slices.Contains(fields, c.field) {
+			t.Errorf("%s: fields %v, want %s", c.json, fields, c.field)
+		}
+	}
+}
+
+func TestDefaultRulesRoundTrip(t *testing.T) {
+	t.Parallel()
+	rs := DefaultRuleset()
+	b, err := json.Marshal(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseRuleset(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Version != rs.Version || len(back.Rules) != len(rs.Rules) {
+		t.Errorf("round trip lost rules")
+	}
+}
+
+func ExampleEngine_DryRun() {
+	d := DefaultEngine().DryRun(Input{Text: "我家孩子差点被货架砸到！"})
+	fmt.Println(d.Result.Type, d.Result.Category, d.Result.Priority)
+	for _, f := range d.Firings {
+		if strings.HasPrefix(f.Rule, "p1.") {
+			fmt.Println(f.Rule, f.Matched)
+		}
+	}
+	// Output:
+	// complaint store_environment P1
+	// p1.near_miss [差点 孩子 砸]
+}
+
+var sink Result
+
+func BenchmarkTriage(b *testing.B) {
+	e := DefaultEngine()
+	corpus := append(loadCorpus(b, "triage_dev.tsv"), loadCorpus(b, "triage_holdout.tsv")...)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		sink = e.Triage(Input{Text: corpus[i%len(corpus)].Text})
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
