@@ -280,3 +280,48 @@ func BenchmarkTriage(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// FuzzTriage: any text triages to valid values without panicking, and the
+// dry run agrees with triage.
+func FuzzTriage(f *testing.F) {
+	for _, s := range []string{"", "?", "ｆｉｒｅ", "差点", "no one was hurt", "a*b", "\xff\xfe", strings.Repeat("鞋", 5000)} {
+		f.Add(s)
+	}
+	e := DefaultEngine()
+	f.Fuzz(func(t *testing.T, text string) {
+		r := e.Triage(Input{Text: text})
+		if !r.Type.Valid() || !r.Category.Valid() || !r.Sentiment.Valid() || !r.Priority.Valid() {
+			t.Fatalf("%q → %+v", text, r)
+		}
+		if d := e.DryRun(Input{Text: text}); !slices.Equal(d.Result.Rules, r.Rules) || d.Result.Priority != r.Priority {
+			t.Fatalf("%q: dry run %+v, triage %+v", text, d.Result, r)
+		}
+	})
+}
+
+func TestTriageConcurrently(t *testing.T) {
+	t.Parallel()
+	e := DefaultEngine()
+	corpus := loadCorpus(t, "triage_dev.tsv")
+	want := make([]Result, len(corpus))
+	for i, m := range corpus {
+		want[i] = e.Triage(Input{Text: m.Text})
+	}
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i, m := range corpus {
+				if got := e.Triage(Input{Text: m.Text}); got.Priority != want[i].Priority || !slices.Equal(got.Rules, want[i].Rules) {
+					done <- fmt.Errorf("%s: concurrent %v, sequential %v", m.ID, got.Rules, want[i].Rules)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
