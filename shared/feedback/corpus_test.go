@@ -136,6 +136,15 @@ func TestCorpusAccuracy(t *testing.T) {
 		corpus := loadCorpus(t, name)
 		a := score(e, corpus)
 		t.Logf("%s: %s", name, a)
+		for _, lang := range []string{"en", "zh"} {
+			var part []labelled
+			for _, m := range corpus {
+				if m.Lang == lang {
+					part = append(part, m)
+				}
+			}
+			t.Logf("  %s only: %s", lang, score(e, part))
+		}
 		// Misses are listed for the development part only, so that tuning the
 		// rules never looks at the holdout.
 		if testing.Verbose() && name == "triage_dev.tsv" {
