@@ -3,6 +3,7 @@ package feedback
 import (
 	"fmt"
 	"math"
+	"time"
 	"unicode"
 )
 
@@ -224,4 +225,54 @@ func poissonTail(k int, lambda float64) float64 {
 func lgamma(n int) float64 {
 	v, _ := math.Lgamma(float64(n))
 	return v
+}
+
+// JoinThreshold is the least estimated similarity at which a complaint
+// without a sku joins a cluster by its text. Two phrasings of one problem
+// ("这双跑鞋穿了两周鞋底就开胶了" / "跑鞋鞋底开胶，才穿两周") score about 0.2–0.3;
+// unrelated complaints under 0.1.
+const JoinThreshold = 0.2
+
+// ClusterCandidate is an open cluster a text might join, with the signature
+// of the text that represents it.
+type ClusterCandidate struct {
+	ID        string
+	Signature Signature
+}
+
+// BestMatch returns the candidate most similar to sig if its similarity
+// reaches min; ties go to the earlier candidate.
+func BestMatch(sig Signature, candidates []ClusterCandidate, min float64) (ClusterCandidate, float64, bool) {
+	best, bestSim := -1, 0.0
+	for i, c := range candidates {
+		if s := sig.Similarity(c.Signature); s >= min && s > bestSim {
+			best, bestSim = i, s
+		}
+	}
+	if best < 0 {
+		return ClusterCandidate{}, 0, false
+	}
+	return candidates[best], bestSim, true
+}
+
+// WindowCounts buckets event times into the window [end−window, end) and
+// the n trailing windows of the same length before it, for
+// BurstRule.Evaluate: it returns the current window's count and the
+// trailing counts, oldest first. Times at or after end, or before the
+// oldest window, are ignored.
+func WindowCounts(times []time.Time, end time.Time, window time.Duration, n int) (current int, trailing []int) {
+	trailing = make([]int, n)
+	for _, t := range times {
+		if !t.Before(end) {
+			continue
+		}
+		k := int((end.Sub(t) - 1) / window) // 0: the current window
+		switch {
+		case k == 0:
+			current++
+		case k <= n:
+			trailing[n-k]++
+		}
+	}
+	return current, trailing
 }

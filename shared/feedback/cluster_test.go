@@ -3,7 +3,9 @@ package feedback
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 )
 
 func jaccard(a, b map[string]struct{}) float64 {
@@ -172,5 +174,38 @@ func BenchmarkSignature(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		_ = NewSignature(corpus[i%len(corpus)].Text)
+	}
+}
+
+func TestBestMatch(t *testing.T) {
+	t.Parallel()
+	cands := []ClusterCandidate{
+		{ID: "fitting-rooms", Signature: NewSignature("试衣间太脏了，地上全是衣架")},
+		{ID: "x9-sole", Signature: NewSignature("X9跑鞋鞋底开胶了")},
+	}
+	c, sim, ok := BestMatch(NewSignature("x9跑鞋穿了一周鞋底就开胶"), cands, JoinThreshold)
+	if !ok || c.ID != "x9-sole" || sim < JoinThreshold {
+		t.Errorf("got %q %.2f %v, want x9-sole", c.ID, sim, ok)
+	}
+	if c, sim, ok := BestMatch(NewSignature("The app crashes when I pay"), cands, JoinThreshold); ok {
+		t.Errorf("unrelated text joined %q at %.2f", c.ID, sim)
+	}
+}
+
+func TestWindowCounts(t *testing.T) {
+	t.Parallel()
+	end := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	times := []time.Time{
+		end,                               // ignored: at the end
+		end.Add(-time.Nanosecond),         // current
+		end.Add(-day),                     // current: a window includes its start
+		end.Add(-day - time.Nanosecond),   // trailing[2], yesterday
+		end.Add(-4 * day),                 // trailing[0], the oldest window's start
+		end.Add(-4*day - time.Nanosecond), // before the oldest window: ignored
+	}
+	cur, tr := WindowCounts(times, end, day, 3)
+	if cur != 2 || !slices.Equal(tr, []int{1, 0, 1}) {
+		t.Errorf("got %d %v, want 2 [1 0 1]", cur, tr)
 	}
 }

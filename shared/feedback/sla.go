@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -285,6 +286,44 @@ func (m *meter) clock(start time.Time, d time.Duration, met time.Time, now time.
 		c.Breached = now.After(due)
 	}
 	return c
+}
+
+// NextDue is the earliest due time of a clock that is neither met nor
+// paused (zero when there is none): the key a store indexes cases by so a
+// scheduled sweep finds the cases about to breach without a scan.
+func (s SLAState) NextDue() time.Time {
+	var next time.Time
+	consider := func(c *SLAClock) {
+		if c == nil || !c.MetAt.IsZero() || c.Paused || c.Due.IsZero() {
+			return
+		}
+		if next.IsZero() || c.Due.Before(next) {
+			next = c.Due
+		}
+	}
+	consider(&s.FirstResponse)
+	consider(s.NextResponse)
+	consider(&s.Resolution)
+	return next
+}
+
+// Breached reports whether any clock is breached.
+func (s SLAState) Breached() bool {
+	return s.FirstResponse.Breached || s.Resolution.Breached || (s.NextResponse != nil && s.NextResponse.Breached)
+}
+
+// ParseSLAPolicy decodes a policy strictly and validates it.
+func ParseSLAPolicy(b []byte) (SLAPolicy, error) {
+	var p SLAPolicy
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, fault.Field("$", "is not an SLA policy: "+err.Error())
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // String summarises the state for logs and test failures.

@@ -1,9 +1,12 @@
 package feedback
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"clientele/shared/fault"
 )
 
 // history builds a case history from lines "YYYY-MM-DD HH:MM kind [status]"
@@ -185,6 +188,47 @@ func TestSLAPolicyValidation(t *testing.T) {
 	for _, f := range []string{"P3", "P2.clock", "P2.resolution"} {
 		if err == nil || !strings.Contains(err.Error(), "["+f+":") {
 			t.Errorf("%v does not name %s", err, f)
+		}
+	}
+}
+
+func TestSLANextDueAndBreached(t *testing.T) {
+	t.Parallel()
+	cn := mustCalendar(t, shanghaiCalendar)
+	h := history(t, cn, "2026-09-28 10:00 created open")
+	st, _ := ComputeSLA(DefaultSLAPolicy(), cn, P2, h, at(t, cn, "2026-09-28 11:00"))
+	if !st.NextDue().Equal(at(t, cn, "2026-09-28 15:00")) || st.Breached() {
+		t.Errorf("next due %s breached %v, want the first response at 15:00", st.NextDue(), st.Breached())
+	}
+	h = append(h, history(t, cn, "2026-09-28 11:00 agent_reply")...)
+	st, _ = ComputeSLA(DefaultSLAPolicy(), cn, P2, h, at(t, cn, "2026-09-28 12:00"))
+	if !st.NextDue().Equal(st.Resolution.Due) {
+		t.Errorf("after the first reply, next due %s, want the resolution %s", st.NextDue(), st.Resolution.Due)
+	}
+	h = append(h, history(t, cn, "2026-09-28 11:00 status waiting_customer")...)
+	st, _ = ComputeSLA(DefaultSLAPolicy(), cn, P2, h, at(t, cn, "2026-10-30 12:00"))
+	if !st.NextDue().IsZero() || st.Breached() {
+		t.Errorf("paused for a month: next due %s breached %v, want nothing due", st.NextDue(), st.Breached())
+	}
+}
+
+func TestParseSLAPolicy(t *testing.T) {
+	t.Parallel()
+	b, err := json.Marshal(DefaultSLAPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ParseSLAPolicy(b)
+	if err != nil || p[P2].FirstResponse != Duration(4*time.Hour) || p[P1].Clock != CalendarHours {
+		t.Fatalf("round trip: %v %+v", err, p)
+	}
+	for _, bad := range []string{
+		`{"P1":{"clock":"calendar","first_response":"1h","next_response":"2h","resolution":"1d"}}`,
+		`{"P1":{"clock":"calendar","first_response":"1h","next_response":"2h","resolution":"4h","colour":"red"}}`,
+		`[]`,
+	} {
+		if _, err := ParseSLAPolicy([]byte(bad)); !fault.Is(err, fault.Invalid) {
+			t.Errorf("%s: %v, want invalid", bad, err)
 		}
 	}
 }

@@ -171,7 +171,14 @@ type Input struct {
 	Text string
 	// Type is the type the author chose; empty means infer it.
 	Type Type
+	// Rating is the author's 1–5 rating, 0 when none. 1–2 votes for a
+	// complaint and 4–5 for praise with RatingWeight, as a rule would.
+	Rating int
 }
+
+// RatingWeight is the vote of a rating: enough to decide a message with no
+// other signal, not enough to outvote a rule ("5 stars, but it caught fire").
+const RatingWeight = 2
 
 // Result is a triage decision and why it was made.
 type Result struct {
@@ -258,6 +265,14 @@ func (e *Engine) run(in Input, explain bool) (Result, []Firing) {
 		}
 	}
 
+	switch {
+	case in.Rating >= 1 && in.Rating <= 2:
+		typeScore[indexOf(Types, Complaint)] += RatingWeight
+		sentScore -= RatingWeight
+	case in.Rating >= 4 && in.Rating <= 5:
+		typeScore[indexOf(Types, Praise)] += RatingWeight
+		sentScore += RatingWeight
+	}
 	res := Result{RulesVersion: e.version, Type: in.Type}
 	if res.Type == "" {
 		res.TypeInferred = true

@@ -3,6 +3,9 @@ package feedback
 import (
 	"encoding/json"
 	"fmt"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -322,6 +325,46 @@ func TestTriageConcurrently(t *testing.T) {
 	for g := 0; g < 8; g++ {
 		if err := <-done; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+func TestRatingVotes(t *testing.T) {
+	t.Parallel()
+	e := DefaultEngine()
+	if r := e.Triage(Input{Text: "The X9 runners", Rating: 1}); r.Type != Complaint || r.Sentiment != Negative {
+		t.Errorf("rating 1: %+v", r)
+	}
+	if r := e.Triage(Input{Text: "The X9 runners", Rating: 5}); r.Type != Praise || r.Sentiment != Positive {
+		t.Errorf("rating 5: %+v", r)
+	}
+	if r := e.Triage(Input{Text: "5 stars, but the charger caught fire and burned my hand", Rating: 5}); r.Type != Complaint || r.Priority != P1 {
+		t.Errorf("a hazard with a 5 rating: %+v", r)
+	}
+}
+
+// TestDomainImportsNoAWS holds the package to DESIGN.md: a domain package
+// imports the standard library and clientele/shared/fault only.
+func TestDomainImportsNoAWS(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			path := strings.Trim(imp.Path.Value, `"`)
+			if strings.Contains(path, ".") || (strings.HasPrefix(path, "clientele/") && path != "clientele/shared/fault") {
+				t.Errorf("%s imports %s", f, path)
+			}
 		}
 	}
 }
