@@ -100,6 +100,7 @@ const (
 	EntryCustomerMessage EntryKind = "customer_message" // the customer wrote
 	EntryAgentReply      EntryKind = "agent_reply"      // staff replied to the customer
 	EntryNote            EntryKind = "note"
+	EntryAssigned        EntryKind = "assigned"
 )
 
 // HistoryEntry is one line of a case's history, oldest first.
@@ -107,6 +108,13 @@ type HistoryEntry struct {
 	At     time.Time `json:"at"`
 	Kind   EntryKind `json:"kind"`
 	Status Status    `json:"status,omitempty"`
+	Action Action    `json:"action,omitempty"`
+	// By is who acted: a staff id, "customer" or "system".
+	By string `json:"by,omitempty"`
+	// Note is free text (an internal note or a reply); erasure clears it.
+	Note string `json:"note,omitempty"`
+	// Code is a resolution code or, for triage, the rules version.
+	Code string `json:"code,omitempty"`
 }
 
 // SLAClock is the state of one SLA target at a given time.
