@@ -108,6 +108,8 @@ func contains[T comparable](list []T, v T) bool {
 // type, category and sentiment it names, and raises the priority to the one
 // it names; a rule with When is checked after type, category and sentiment
 // are decided, only when they satisfy it, and may only set a priority.
+// When's type and sentiment are those the text reads as, even if the
+// author chose a type, so an author's label cannot switch off a hazard rule.
 //
 // Patterns are matched against the normalised text (see Normalize). A
 // pattern holding Chinese characters matches anywhere (no segmentation). An

@@ -273,27 +273,31 @@ func (e *Engine) run(in Input, explain bool) (Result, []Firing) {
 		typeScore[indexOf(Types, Praise)] += RatingWeight
 		sentScore += RatingWeight
 	}
+	inferred := argmax(Types, typeScore[:], "")
+	if inferred == "" {
+		switch {
+		case sentScore > 0:
+			inferred = Praise
+		case strings.ContainsAny(text, "?吗"):
+			inferred = Question
+		default:
+			inferred = Complaint
+		}
+	}
 	res := Result{RulesVersion: e.version, Type: in.Type}
 	if res.Type == "" {
 		res.TypeInferred = true
-		res.Type = argmax(Types, typeScore[:], "")
-		if res.Type == "" {
-			switch {
-			case sentScore > 0:
-				res.Type = Praise
-			case strings.ContainsAny(text, "?吗"):
-				res.Type = Question
-			default:
-				res.Type = Complaint
-			}
-		}
+		res.Type = inferred
 	}
 	res.Category = argmax(Categories, catScore[:], OtherCategory)
 	res.Sentiment = decideSentiment(res.Type, sentScore)
 
+	// When-rules see the type the text reads as, even if the author chose
+	// another: ticking "question" must not switch off a hazard rule.
+	readAs := decideSentiment(inferred, sentScore)
 	for i := range e.rules {
 		r := &e.rules[i]
-		if r.When == nil || !r.When.holds(res.Type, res.Category, res.Sentiment) || r.fires(hits) == 0 {
+		if r.When == nil || !r.When.holds(inferred, res.Category, readAs) || r.fires(hits) == 0 {
 			continue
 		}
 		fired[i] = true

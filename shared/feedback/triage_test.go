@@ -329,6 +329,22 @@ func TestTriageConcurrently(t *testing.T) {
 	}
 }
 
+// TestAuthorTypeCannotHideAHazard: the author's type is kept, but the P1
+// rules look at what the text says.
+func TestAuthorTypeCannotHideAHazard(t *testing.T) {
+	t.Parallel()
+	e := DefaultEngine()
+	for _, typ := range []Type{Question, Praise, Suggestion} {
+		r := e.Triage(Input{Text: "My charger caught fire last night, what should I do?", Type: typ})
+		if r.Type != typ || r.Priority != P1 {
+			t.Errorf("given %s: %s %s %v, want %s P1", typ, r.Type, r.Priority, r.Rules, typ)
+		}
+	}
+	if r := e.Triage(Input{Text: "Is this heater fire safe?", Type: Complaint}); r.Priority == P1 {
+		t.Errorf("a safety question labelled complaint: %s %v", r.Priority, r.Rules)
+	}
+}
+
 func TestRatingVotes(t *testing.T) {
 	t.Parallel()
 	e := DefaultEngine()
