@@ -73,8 +73,19 @@ type Calendar struct {
 
 	loc      *time.Location
 	week     [7][]Period
-	holidays map[string]bool
-	makeUp   map[string][]Period
+	holidays map[int]bool // keyed by dateKey
+	makeUp   map[int][]Period
+}
+
+// dateKey packs a date as yyyymmdd.
+func dateKey(y int, m time.Month, d int) int { return y*10000 + int(m)*100 + d }
+
+func parseDateKey(s string) (int, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return 0, err
+	}
+	return dateKey(t.Date()), nil
 }
 
 var weekdayKeys = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
@@ -130,19 +141,22 @@ func (c *Calendar) Prepare() error {
 	if !working {
 		fs.Add("week", "must have working periods on at least one day")
 	}
-	c.holidays = map[string]bool{}
+	c.holidays = map[int]bool{}
 	for i, d := range c.Holidays {
-		if _, err := time.Parse(time.DateOnly, d); err != nil {
+		k, err := parseDateKey(d)
+		if err != nil {
 			fs.Add(fmt.Sprintf("holidays[%d]", i), "must be a date YYYY-MM-DD")
+			continue
 		}
-		c.holidays[d] = true
+		c.holidays[k] = true
 	}
-	c.makeUp = map[string][]Period{}
+	c.makeUp = map[int][]Period{}
 	for i, m := range c.MakeUpDays {
 		path := fmt.Sprintf("make_up_days[%d]", i)
-		if _, err := time.Parse(time.DateOnly, m.Date); err != nil {
+		k, err := parseDateKey(m.Date)
+		if err != nil {
 			fs.Add(path+".date", "must be a date YYYY-MM-DD")
-		} else if c.holidays[m.Date] {
+		} else if c.holidays[k] {
 			fs.Add(path+".date", "is also a holiday")
 		}
 		checkPeriods(path+".periods", m.Periods)
@@ -150,7 +164,7 @@ func (c *Calendar) Prepare() error {
 		if len(ps) == 0 {
 			ps = c.week[time.Monday]
 		}
-		c.makeUp[m.Date] = ps
+		c.makeUp[k] = ps
 	}
 	return fs.Err()
 }
@@ -160,8 +174,11 @@ func (c *Calendar) Location() *time.Location { return c.loc }
 
 // PeriodsOn returns the working periods of a local date: none on a holiday,
 // the make-up periods on a make-up day, else the weekday's.
+// Out-of-range days are normalised (the 32nd of January is the 1st of
+// February), as time.Date does.
 func (c *Calendar) PeriodsOn(y int, m time.Month, d int) []Period {
-	key := fmt.Sprintf("%04d-%02d-%02d", y, m, d)
+	y, m, d = time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Date()
+	key := dateKey(y, m, d)
 	if c.holidays[key] {
 		return nil
 	}

@@ -191,3 +191,17 @@ func TestCalendarValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestPeriodsOnNormalisesDates(t *testing.T) {
+	t.Parallel()
+	cn := mustCalendar(t, shanghaiCalendar)
+	if got := cn.PeriodsOn(2026, time.September, 31); got != nil {
+		t.Errorf("2026-09-31 is 2026-10-01, a holiday: %v", got)
+	}
+	if got := cn.PeriodsOn(2026, time.September, 27); len(got) != 2 {
+		t.Errorf("make-up Sunday: %v, want Monday's two periods", got)
+	}
+	if got := cn.PeriodsOn(2026, time.October, 10); len(got) != 1 || got[0].End != 12*60 {
+		t.Errorf("make-up Saturday: %v, want its own morning", got)
+	}
+}

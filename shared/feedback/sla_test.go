@@ -232,3 +232,22 @@ func TestParseSLAPolicy(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkComputeSLA(b *testing.B) {
+	cn, _ := ParseCalendar([]byte(shanghaiCalendar))
+	t0, _ := time.ParseInLocation("2006-01-02 15:04", "2026-09-28 10:00", cn.Location())
+	h := []HistoryEntry{
+		{At: t0, Kind: EntryCreated, Status: StatusOpen},
+		{At: t0.Add(time.Hour), Kind: EntryAgentReply},
+		{At: t0.Add(time.Hour), Kind: EntryStatus, Status: StatusWaitingCustomer},
+		{At: t0.Add(24 * time.Hour), Kind: EntryCustomerMessage},
+		{At: t0.Add(24 * time.Hour), Kind: EntryStatus, Status: StatusInProgress},
+	}
+	now := t0.Add(30 * time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ComputeSLA(DefaultSLAPolicy(), cn, P2, h, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

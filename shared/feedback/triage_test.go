@@ -385,3 +385,14 @@ func TestDomainImportsNoAWS(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCompile is the cost of taking a brand's edited ruleset into use.
+func BenchmarkCompile(b *testing.B) {
+	rs := DefaultRuleset()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compile(rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
