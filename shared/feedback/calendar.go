@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -95,12 +96,14 @@ var weekdayKeys = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 // holidays cover more than this).
 const maxSearchDays = 3 * 366
 
-// ParseCalendar decodes and prepares a calendar; errors are fault.Invalid
-// naming fields by JSON path.
+// ParseCalendar decodes a calendar strictly (unknown fields are errors) and
+// prepares it; errors are fault.Invalid naming fields by JSON path.
 func ParseCalendar(b []byte) (*Calendar, error) {
 	var c Calendar
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fault.Field("$", "is not a calendar: "+err.Error())
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fault.Field("body", "is not a calendar: "+err.Error())
 	}
 	if err := c.Prepare(); err != nil {
 		return nil, err

@@ -173,7 +173,8 @@ func TestCalendarValidation(t *testing.T) {
 		{`{"time_zone":"UTC","week":{"mon":[{"start":"09:00","end":"13:00"},{"start":"12:00","end":"18:00"}]}}`, "week.mon[1]"},
 		{`{"time_zone":"UTC","week":{"mon":[{"start":"09:00","end":"17:00"}]},"holidays":["2026-02-30"]}`, "holidays[0]"},
 		{`{"time_zone":"UTC","week":{"mon":[{"start":"09:00","end":"17:00"}]},"holidays":["2026-10-10"],"make_up_days":[{"date":"2026-10-10"}]}`, "make_up_days[0].date"},
-		{`{"time_zone":"UTC","week":{"mon":[{"start":"9am","end":"17:00"}]}}`, "$"},
+		{`{"time_zone":"UTC","week":{"mon":[{"start":"9am","end":"17:00"}]}}`, "body"},
+		{`{"time_zone":"UTC","week":{"mon":[{"start":"09:00","end":"17:00"}]},"colour":"red"}`, "body"},
 	}
 	for _, c := range cases {
 		_, err := ParseCalendar([]byte(c.js))

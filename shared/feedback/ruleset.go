@@ -199,10 +199,10 @@ func ParseRuleset(b []byte) (Ruleset, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rs); err != nil {
-		return Ruleset{}, fault.Field("$", "is not a ruleset: "+err.Error())
+		return Ruleset{}, fault.Field("body", "is not a ruleset: "+err.Error())
 	}
 	if dec.More() {
-		return Ruleset{}, fault.Field("$", "has data after the ruleset")
+		return Ruleset{}, fault.Field("body", "has data after the ruleset")
 	}
 	if err := rs.Validate(); err != nil {
 		return Ruleset{}, err

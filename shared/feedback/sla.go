@@ -326,7 +326,7 @@ func ParseSLAPolicy(b []byte) (SLAPolicy, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		return nil, fault.Field("$", "is not an SLA policy: "+err.Error())
+		return nil, fault.Field("body", "is not an SLA policy: "+err.Error())
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err

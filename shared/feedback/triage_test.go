@@ -222,7 +222,7 @@ func TestRulesetValidationNamesFields(t *testing.T) {
 		{`{"version":"v1","rules":[{"id":"a","any":["x"]}]}`, "rules[0]"},
 		{`{"version":"v1","rules":[{"id":"a","any":["x"],"category":"service","when":{"type":["complaint"]}}]}`, "rules[0].when"},
 		{`{"version":"v1","rules":[{"id":"a","any":["x"],"priority":"P2","when":{"type":["rant"]}}]}`, "rules[0].when.type[0]"},
-		{`{"version":"v1","rules":[{"id":"a","any":["x"],"priority":"P2","colour":"red"}]}`, "$"},
+		{`{"version":"v1","rules":[{"id":"a","any":["x"],"priority":"P2","colour":"red"}]}`, "body"},
 		{`{"version":"v1","rules":[{"id":"a","any":["` + strings.Repeat("x", MaxPatternBytes+1) + `"],"priority":"P2"}]}`, "rules[0].any[0]"},
 	}
 	for _, c := range cases {
