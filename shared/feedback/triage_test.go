@@ -95,6 +95,22 @@ func TestDecoysAndHazards(t *testing.T) {
 		{"The zipper broke after a day", P2, Complaint},
 		{"Great, another week without my parcel. Really impressive.", P2, Complaint},
 		{"Quality isn't what it used to be", P3, Complaint},
+		// Written after the corpus, to probe slang, typos and hazards the
+		// development part did not have.
+		{"this hoodie is straight fire, copped two", P3, Praise},
+		{"Absolutely killing it with the new collection!", P3, Praise},
+		{"衣服好看到炸，已经推荐给闺蜜了", P3, Praise},
+		{"Can you tell me if the stroller is crash tested?", P3, Question},
+		{"这款电热毯安全吗？会不会漏电？", P3, Question},
+		{"My daughter burned her hand on the kettle lid, it gets way too hot", P1, Complaint},
+		{"婴儿床的栏杆间距太宽，宝宝的头差点卡进去", P1, Complaint},
+		{"门店的玻璃门碎了，划伤了我女儿的手", P1, Complaint},
+		{"No one was injured but the heater did start smoking", P1, Complaint},
+		{"I'll be filing a claim with the consumer council if you ignore me again", P1, Complaint},
+		{"我投诉了五次都没人理，再不退款就去315曝光你们", P1, Complaint},
+		{"Dead on arrival: the blender won't turn on", P2, Complaint},
+		{"积分商城兑换的东西一直不发货", P2, Complaint},
+		{"The new loyalty app keeps crashing when I try to check my points", P2, Complaint},
 	}
 	for _, c := range cases {
 		r := e.Triage(Input{Text: c.text})
