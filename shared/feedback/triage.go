@@ -1,7 +1,9 @@
 package feedback
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -196,6 +198,8 @@ type Result struct {
 type Firing struct {
 	Rule    string   `json:"rule"`
 	Matched []string `json:"matched"`
+	// Because says why a matching rule did not apply (NotApplied only).
+	Because string `json:"because,omitempty"`
 }
 
 // DryRun is what the dry-run endpoint shows: the decision and, for each
@@ -204,6 +208,9 @@ type DryRun struct {
 	Result     Result   `json:"result"`
 	Normalized string   `json:"normalized"`
 	Firings    []Firing `json:"firings"`
+	// NotApplied lists rules whose patterns matched but which a guard
+	// vetoed or whose When did not hold: why a decoy did not fire.
+	NotApplied []Firing `json:"not_applied"`
 }
 
 // Match bits per pattern.
@@ -221,7 +228,40 @@ func (e *Engine) Triage(in Input) Result {
 // DryRun triages text and reports which rules fire and on which patterns.
 func (e *Engine) DryRun(in Input) DryRun {
 	res, firings := e.run(in, true)
-	return DryRun{Result: res, Normalized: Normalize(in.Text), Firings: firings}
+	d := DryRun{Result: res, Normalized: Normalize(in.Text), Firings: firings, NotApplied: []Firing{}}
+	hits := make([]uint8, len(e.patterns))
+	e.match(d.Normalized, hits)
+	for i := range e.rules {
+		r := &e.rules[i]
+		if slices.Contains(res.Rules, r.ID) {
+			continue
+		}
+		unguarded := *r
+		unguarded.unless = nil
+		if unguarded.fires(hits) == 0 {
+			continue
+		}
+		f := Firing{Rule: r.ID, Matched: r.matchedPatterns(e, hits)}
+		var vetoes []string
+		for _, id := range r.unless {
+			if hits[id]&matched != 0 {
+				vetoes = append(vetoes, strconv.Quote(e.patterns[id].text))
+			}
+		}
+		if len(vetoes) > 0 {
+			f.Because = "vetoed by " + strings.Join(vetoes, ", ")
+		} else {
+			f.Because = fmt.Sprintf("when does not hold (the text reads as a %s, category %s)", e.readAs(in), res.Category)
+		}
+		d.NotApplied = append(d.NotApplied, f)
+	}
+	return d
+}
+
+// readAs is the type the text reads as (for explanations).
+func (e *Engine) readAs(in Input) Type {
+	res, _ := e.run(Input{Text: in.Text, Rating: in.Rating}, false)
+	return res.Type
 }
 
 func (e *Engine) run(in Input, explain bool) (Result, []Firing) {

@@ -198,6 +198,38 @@ func TestResultNamesRulesAndVersion(t *testing.T) {
 
 // TestEditedRuleset shows a brand's edit taking effect: a new rule fires and
 // wins, and the result records the new version.
+// TestDryRunExplainsDecoys: the dry run says why a matching hazard rule
+// did not fire.
+func TestDryRunExplainsDecoys(t *testing.T) {
+	t.Parallel()
+	e := DefaultEngine()
+	d := e.DryRun(Input{Text: "Is this charger a fire hazard? Is it fire safe?"})
+	var fire *Firing
+	for i := range d.NotApplied {
+		if d.NotApplied[i].Rule == "p1.fire" {
+			fire = &d.NotApplied[i]
+		}
+	}
+	if fire == nil || !strings.Contains(fire.Because, `"fire safe"`) {
+		t.Errorf("not applied %+v: want p1.fire vetoed by \"fire safe\"", d.NotApplied)
+	}
+	d = e.DryRun(Input{Text: "Could the heater start smoking if it tips over?"})
+	found := false
+	for _, f := range d.NotApplied {
+		if f.Rule == "p1.fire" && strings.Contains(f.Because, "reads as a question") {
+			found = true
+		}
+	}
+	if !found || d.Result.Priority == P1 {
+		t.Errorf("a hypothetical: %s, not applied %+v", d.Result.Priority, d.NotApplied)
+	}
+	for _, f := range d.NotApplied {
+		if slices.Contains(d.Result.Rules, f.Rule) {
+			t.Errorf("%s is listed both as fired and as not applied", f.Rule)
+		}
+	}
+}
+
 func TestEditedRuleset(t *testing.T) {
 	t.Parallel()
 	rs := DefaultRuleset()
