@@ -111,6 +111,20 @@ func TestDecoysAndHazards(t *testing.T) {
 		{"Dead on arrival: the blender won't turn on", P2, Complaint},
 		{"积分商城兑换的东西一直不发货", P2, Complaint},
 		{"The new loyalty app keeps crashing when I try to check my points", P2, Complaint},
+		{"Could the heater start smoking if it tips over?", P3, Question},
+		{"Wow, only took three weeks for my order to show up. Amazing service.", P2, Complaint},
+		{"Love how the app logs me out every five minutes. Great job guys.", P2, Complaint},
+		{"你们客服效率真高啊，一个星期都没回复", P2, Complaint},
+		{"真是谢谢你们了，鞋子穿一次就开胶", P2, Complaint},
+		{"My kid loves the dinosaur jacket, he wont take it off", P3, Praise},
+		{"Will the lithium battery explode if left in a hot car?", P3, Question},
+		{"我家猫咬了充电线，会不会有触电危险？", P3, Question},
+		{"The treadmill belt snapped and threw me off, I hurt my back", P1, Complaint},
+		{"孩子吃了你们的零食后上吐下泻，已经去医院了", P1, Complaint},
+		{"你们再不处理我就向市场监管局举报", P1, Complaint},
+		{"我要把这件事发到小红书上让大家评评理", P1, Complaint},
+		{"I've asked for a refund twice already and nothing happened. Please refund.", P1, Complaint},
+		{"被扣了两次款，请退款", P2, Complaint},
 	}
 	for _, c := range cases {
 		r := e.Triage(Input{Text: c.text})
