@@ -125,7 +125,9 @@ type SLAClock struct {
 	MetAt time.Time `json:"met_at,omitzero"`
 	// Paused: the case waits on the customer (or is resolved) now.
 	Paused bool `json:"paused"`
-	// Remaining is the clock time left while paused.
+	// Remaining is the clock time left (calendar or business) when the
+	// clock is paused or running; zero once met or past due. A sweep warns
+	// when it falls under a lead time.
 	Remaining time.Duration `json:"remaining,omitempty"`
 	// Breached: met late, or not met and past due.
 	Breached bool `json:"breached"`
@@ -292,6 +294,9 @@ func (m *meter) clock(start time.Time, d time.Duration, met time.Time, now time.
 	default:
 		c.Due = due
 		c.Breached = now.After(due)
+		if due.After(now) {
+			c.Remaining = m.between(now, due)
+		}
 	}
 	return c
 }

@@ -38,7 +38,7 @@ func TestSLAFirstResponse(t *testing.T) {
 		met      bool
 		breached bool
 	}{
-		{"running", nil, "2026-09-28 14:00", "2026-09-28 15:00", false, false},
+		{"running", nil, "2026-09-28 11:30", "2026-09-28 15:00", false, false},
 		{"due passes over lunch and breaches", nil, "2026-09-28 15:01", "2026-09-28 15:00", false, true},
 		{"met in time", []string{"2026-09-28 14:30 agent_reply"}, "2026-09-29 09:00", "2026-09-28 15:00", true, false},
 		{"met late", []string{"2026-09-28 16:00 agent_reply"}, "2026-09-29 09:00", "2026-09-28 15:00", true, true},
@@ -53,6 +53,15 @@ func TestSLAFirstResponse(t *testing.T) {
 		fr := st.FirstResponse
 		if !fr.Due.Equal(at(t, cn, c.due)) || fr.MetAt.IsZero() == c.met || fr.Breached != c.breached {
 			t.Errorf("%s: %+v, want due %s met %v breached %v", c.name, fr, c.due, c.met, c.breached)
+		}
+		// Running at 11:30: 30 min before lunch and 2 h after it remain.
+		if c.name == "running" && fr.Remaining != 2*time.Hour+30*time.Minute {
+			t.Errorf("running: remaining %s, want 2h30m of business time", fr.Remaining)
+		}
+		if c.met || c.breached {
+			if fr.Remaining != 0 {
+				t.Errorf("%s: remaining %s, want 0", c.name, fr.Remaining)
+			}
 		}
 	}
 }
