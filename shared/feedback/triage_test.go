@@ -154,6 +154,28 @@ func TestTyposMatch(t *testing.T) {
 	}
 }
 
+// TestTypoToleranceHasNoFalseFriends: words one edit away from a keyword
+// that are real words do not trigger it.
+func TestTypoToleranceHasNoFalseFriends(t *testing.T) {
+	t.Parallel()
+	e := DefaultEngine()
+	for _, text := range []string{
+		"It shipped two weeks ago and the tracking hasn't moved", // shipped ~ slipped
+		"The pan handle came loose while cooking",                // cooking ~ choking
+		"We almost died of laughter at the fitting room mirrors", // laughter ~ daughter
+	} {
+		if r := e.Triage(Input{Text: text}); r.Priority == P1 {
+			t.Errorf("%q → P1 %v", text, r.Rules)
+		}
+	}
+	if r := e.Triage(Input{Text: "This cropped hoodie is perfect"}); r.Type != Praise { // cropped ~ dropped
+		t.Errorf("cropped hoodie → %s %v", r.Type, r.Rules)
+	}
+	if r := e.Triage(Input{Text: "Great shoes for jogging"}); r.Category == AppWebsite { // jogging ~ logging
+		t.Errorf("jogging → %s %v", r.Category, r.Rules)
+	}
+}
+
 func TestNegationVetoesHazard(t *testing.T) {
 	t.Parallel()
 	e := DefaultEngine()
