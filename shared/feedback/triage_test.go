@@ -125,6 +125,11 @@ func TestDecoysAndHazards(t *testing.T) {
 		{"我要把这件事发到小红书上让大家评评理", P1, Complaint},
 		{"I've asked for a refund twice already and nothing happened. Please refund.", P1, Complaint},
 		{"被扣了两次款，请退款", P2, Complaint},
+		// Chinese substrings that look like complaints inside other words.
+		{"质量不错，下次还来", P3, Praise},
+		{"麻烦帮我查一下订单什么时候到？", P3, Question},
+		{"维修一般要多久？", P3, Question},
+		{"送错了颜色，我要的是黑色", P2, Complaint},
 	}
 	for _, c := range cases {
 		r := e.Triage(Input{Text: c.text})
