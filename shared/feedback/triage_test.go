@@ -130,6 +130,10 @@ func TestDecoysAndHazards(t *testing.T) {
 		{"麻烦帮我查一下订单什么时候到？", P3, Question},
 		{"维修一般要多久？", P3, Question},
 		{"送错了颜色，我要的是黑色", P2, Complaint},
+		// Traditional characters.
+		{"訂單一直沒到，聯繫了三次客服都沒人處理，馬上給我退款", P1, Complaint},
+		{"吹風機冒煙了，差點燒到頭髮", P1, Complaint},
+		{"品質不錯，推薦！", P3, Praise},
 	}
 	for _, c := range cases {
 		r := e.Triage(Input{Text: c.text})
