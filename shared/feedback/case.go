@@ -192,6 +192,23 @@ func (c *Case) Reopen(by string, now time.Time) error {
 // Close closes a resolved case for good.
 func (c *Case) Close(by string, now time.Time) error { return c.move(ActionClose, by, now) }
 
+// JoinCluster links the case to a problem cluster (once: a case belongs to
+// at most one cluster; joining the same one again changes nothing).
+func (c *Case) JoinCluster(clusterID string, now time.Time) error {
+	switch {
+	case clusterID == "":
+		return fault.Field("cluster", "is required")
+	case c.ClusterID == clusterID:
+		return nil
+	case c.ClusterID != "":
+		return fault.New(fault.Conflict, "the case already belongs to cluster %s", c.ClusterID)
+	}
+	c.ClusterID = clusterID
+	c.History = append(c.History, HistoryEntry{At: now, Kind: EntryClustered, By: BySystem, Code: clusterID})
+	c.UpdatedAt = now
+	return nil
+}
+
 // SLA derives the case's SLA at now.
 func (c *Case) SLA(policy SLAPolicy, cal *Calendar, now time.Time) (SLAState, error) {
 	p := c.Priority

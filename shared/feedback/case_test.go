@@ -127,3 +127,31 @@ func TestCaseErase(t *testing.T) {
 		t.Errorf("erasure lost the statistics: %+v", c)
 	}
 }
+
+func TestClusterKeysAndJoin(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 9, 28, 2, 0, 0, 0, time.UTC)
+	c := NewCase("case-4", Submission{Channel: ChannelStore, Text: "试衣间很脏", Store: "SH-01", SKU: "X9-42"}, t0)
+	if keys := ClusterKeys(c); keys != nil {
+		t.Errorf("untriaged case keys %v", keys)
+	}
+	_ = c.ApplyTriage(DefaultEngine().Triage(Input{Text: c.Text}), t0)
+	if keys := ClusterKeys(c); !slices.Equal(keys, []string{"sku#X9-42", "store#SH-01#store_environment"}) {
+		t.Errorf("keys %v", keys)
+	}
+	praise := NewCase("case-5", Submission{Channel: ChannelStore, Text: "试衣间很干净", Store: "SH-01"}, t0)
+	_ = praise.ApplyTriage(DefaultEngine().Triage(Input{Text: praise.Text}), t0)
+	if keys := ClusterKeys(praise); keys != nil {
+		t.Errorf("praise counts towards %v", keys)
+	}
+	if err := c.JoinCluster("cl-1", t0); err != nil {
+		t.Fatal(err)
+	}
+	n := len(c.History)
+	if err := c.JoinCluster("cl-1", t0); err != nil || len(c.History) != n {
+		t.Errorf("joining again: %v, history %d → %d", err, n, len(c.History))
+	}
+	if err := c.JoinCluster("cl-2", t0); !fault.Is(err, fault.Conflict) || c.ClusterID != "cl-1" {
+		t.Errorf("joining another: %v, cluster %s", err, c.ClusterID)
+	}
+}

@@ -276,3 +276,20 @@ func WindowCounts(times []time.Time, end time.Time, window time.Duration, n int)
 	}
 	return current, trailing
 }
+
+// ClusterKeys returns the keys whose volume a complaint counts towards: its
+// sku, and its store with its category. Only complaints count; a case
+// with neither a sku nor a store has no key and joins clusters by text.
+func ClusterKeys(c *Case) []string {
+	if c.Type != Complaint {
+		return nil
+	}
+	var keys []string
+	if c.SKU != "" {
+		keys = append(keys, "sku#"+c.SKU)
+	}
+	if c.Store != "" && c.Category != "" {
+		keys = append(keys, "store#"+c.Store+"#"+string(c.Category))
+	}
+	return keys
+}

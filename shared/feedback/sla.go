@@ -101,6 +101,7 @@ const (
 	EntryAgentReply      EntryKind = "agent_reply"      // staff replied to the customer
 	EntryNote            EntryKind = "note"
 	EntryAssigned        EntryKind = "assigned"
+	EntryClustered       EntryKind = "clustered"
 )
 
 // HistoryEntry is one line of a case's history, oldest first.
