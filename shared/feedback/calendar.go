@@ -222,7 +222,8 @@ func (c *Calendar) workingIntervals(from time.Time, f func(start, end time.Time)
 }
 
 // AddWorking returns the instant when d of working time has passed after
-// t. Zero d returns t.
+// t. Zero d returns t; the zero time means the calendar has not that much
+// working time in the next three years (holidays everywhere).
 func (c *Calendar) AddWorking(t time.Time, d time.Duration) time.Time {
 	if d <= 0 {
 		return t

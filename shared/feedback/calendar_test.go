@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -204,5 +205,22 @@ func TestPeriodsOnNormalisesDates(t *testing.T) {
 	}
 	if got := cn.PeriodsOn(2026, time.October, 10); len(got) != 1 || got[0].End != 12*60 {
 		t.Errorf("make-up Saturday: %v, want its own morning", got)
+	}
+}
+
+func TestCalendarWithoutWorkingTimeAhead(t *testing.T) {
+	t.Parallel()
+	var days []string
+	for d := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2030; d = d.AddDate(0, 0, 1) {
+		days = append(days, `"`+d.Format(time.DateOnly)+`"`)
+	}
+	c := mustCalendar(t, `{"id":"closed","time_zone":"UTC","week":{"mon":[{"start":"09:00","end":"17:00"}]},"holidays":[`+strings.Join(days, ",")+`]}`)
+	start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	if due := c.AddWorking(start, time.Hour); !due.IsZero() {
+		t.Errorf("due %s, want none", due)
+	}
+	st, err := ComputeSLA(DefaultSLAPolicy(), c, P2, []HistoryEntry{{At: start, Kind: EntryCreated}}, start.AddDate(1, 0, 0))
+	if err != nil || st.FirstResponse.Breached || !st.NextDue().IsZero() {
+		t.Errorf("a closed calendar breaches: %s %v", st, err)
 	}
 }

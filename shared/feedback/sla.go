@@ -293,8 +293,10 @@ func (m *meter) clock(start time.Time, d time.Duration, met time.Time, now time.
 		c.Paused = true
 		c.Remaining = left
 	default:
+		// A zero due time means the calendar has no working time left
+		// within its search horizon: nothing can be due.
 		c.Due = due
-		c.Breached = now.After(due)
+		c.Breached = !due.IsZero() && now.After(due)
 		if due.After(now) {
 			c.Remaining = m.between(now, due)
 		}
