@@ -170,7 +170,8 @@ type BurstDecision struct {
 
 // Evaluate decides on count, the current window's complaints, given the
 // counts of the same key's trailing windows of equal length (oldest first,
-// the current one excluded).
+// the current one excluded). For a key with weekly seasonality pass the
+// same weekday of previous weeks.
 func (r BurstRule) Evaluate(count int, trailing []int) BurstDecision {
 	sum := 0
 	for _, c := range trailing {

@@ -136,6 +136,32 @@ func TestBurstBaseline(t *testing.T) {
 		}
 		t.Logf("%s burst: %s", store.name, dec.Reason)
 	}
+	// Weekly seasonality: weekdays around 30, weekends around 60. Against
+	// the last 28 days a busy weekend is 2× the mean; against the same
+	// weekday of the last 8 weeks it is ordinary, and a real burst is not.
+	weekly := make([]int, 91)
+	for d := range weekly {
+		lambda := 30.0
+		if d%7 >= 5 {
+			lambda = 60
+		}
+		weekly[d] = poisson(lambda)
+	}
+	sameWeekday := func(d int) []int {
+		var out []int
+		for k := d - 56; k < d; k += 7 {
+			out = append(out, weekly[k])
+		}
+		return out
+	}
+	for d := 56; d < len(weekly)-1; d++ {
+		if dec := rule.Evaluate(weekly[d], sameWeekday(d)); dec.Open {
+			t.Errorf("weekly pattern: day %d (%d complaints) opened a cluster: %s", d, weekly[d], dec.Reason)
+		}
+	}
+	if dec := rule.Evaluate(150, sameWeekday(90)); !dec.Open { // day 90 is a weekend day
+		t.Errorf("a weekend burst did not open: %s", dec.Reason)
+	}
 	flagship := steady(40)[:28]
 	if dec := rule.Evaluate(5, flagship); dec.Open {
 		t.Errorf("five at the flagship opened a cluster: %s", dec.Reason)
