@@ -230,3 +230,31 @@ func (c *Case) Erase(now time.Time) {
 	c.Erased = true
 	c.UpdatedAt = now
 }
+
+// Viewer is who reads or acts on a case.
+type Viewer struct {
+	Caller
+	// Stores restricts staff to these stores' cases; empty means every case.
+	Stores []string
+}
+
+// Authorize reports whether viewer may see and act on the case. A member
+// sees only their own cases; staff restricted to stores see only cases of
+// those stores (not online cases without a store); services see all. A
+// refusal is fault.NotFound naming the id, so a case's existence does not
+// leak.
+func (c *Case) Authorize(v Viewer) error {
+	ok := false
+	switch v.Kind {
+	case CallerMember:
+		ok = v.MemberID != "" && c.MemberID == v.MemberID
+	case CallerStaff:
+		ok = len(v.Stores) == 0 || (c.Store != "" && contains(v.Stores, c.Store))
+	case CallerService:
+		ok = true
+	}
+	if ok {
+		return nil
+	}
+	return &fault.Error{Kind: fault.NotFound, Message: "no such case", Fields: []fault.FieldError{{Field: "id", Reason: "no such case"}}}
+}

@@ -155,3 +155,37 @@ func TestClusterKeysAndJoin(t *testing.T) {
 		t.Errorf("joining another: %v, cluster %s", err, c.ClusterID)
 	}
 }
+
+func TestCaseAuthorize(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 9, 28, 2, 0, 0, 0, time.UTC)
+	inStore := NewCase("c1", Submission{Channel: ChannelStore, Text: "x", Store: "SH-01", MemberID: memberA}, t0)
+	online := NewCase("c2", Submission{Channel: ChannelWeb, Text: "x", MemberID: "01JDV4ZQ8M3X6N2P5R7T9V1W3Z"}, t0)
+	cases := []struct {
+		v    Viewer
+		c    *Case
+		want bool
+	}{
+		{Viewer{Caller: Caller{Kind: CallerMember, MemberID: memberA}}, inStore, true},
+		{Viewer{Caller: Caller{Kind: CallerMember, MemberID: memberA}}, online, false},
+		{Viewer{Caller: Caller{Kind: CallerMember}}, &Case{}, false},
+		{Viewer{Caller: Caller{Kind: CallerStaff}}, online, true},
+		{Viewer{Caller: Caller{Kind: CallerStaff}, Stores: []string{"SH-01"}}, inStore, true},
+		{Viewer{Caller: Caller{Kind: CallerStaff}, Stores: []string{"BJ-02"}}, inStore, false},
+		{Viewer{Caller: Caller{Kind: CallerStaff}, Stores: []string{"SH-01"}}, online, false},
+		{Viewer{Caller: Caller{Kind: CallerService}}, online, true},
+		{Viewer{}, online, false},
+	}
+	for i, c := range cases {
+		err := c.c.Authorize(c.v)
+		if (err == nil) != c.want {
+			t.Errorf("case %d: %v, want allowed=%v", i, err, c.want)
+		}
+		if err != nil {
+			fe, _ := fault.As(err)
+			if fe.Kind != fault.NotFound || len(fe.Fields) != 1 || fe.Fields[0].Field != "id" {
+				t.Errorf("case %d: %+v, want not found naming id", i, fe)
+			}
+		}
+	}
+}
