@@ -284,8 +284,8 @@ func (in RedemptionInput) validate() (int64, string, string, error) {
 	positive := func(field string, v *int64) {
 		if v == nil {
 			fs.Add(field, "is required")
-		} else if *v <= 0 {
-			fs.Add(field, "must be a positive whole number")
+		} else if *v <= 0 || *v > MaxRedemption {
+			fs.Add(field, fmt.Sprintf("must be a whole number from 1 to %d", MaxRedemption))
 		}
 	}
 	switch {
@@ -377,6 +377,9 @@ var ReasonCodes = []string{"goodwill", "correction", "fraud", "migration", "othe
 
 // MaxAdjustment bounds one adjustment (either sign).
 const MaxAdjustment = 100_000_000
+
+// MaxRedemption bounds the points of one redemption (amount or cost).
+const MaxRedemption = 100_000_000
 
 // AdjustmentInput is the body of POST /v1/members/{id}/points/adjustments.
 type AdjustmentInput struct {
