@@ -286,8 +286,10 @@ func purchaseLines(in Purchase) error {
 	return fs.Err()
 }
 
-// Earn records a purchase: points per line (pending during the return
-// window); qualifying points, tier
+// Earn records a purchase: points per line at the multiplier of the tier
+// the member held when the purchase was made (TierAt(purchased_at)), so
+// purchases waiting in the queue together earn the same in any delivery
+// order; pending during the return window; qualifying points, tier
 // upgrade and purchase statistics. It returns the entry (nil when the
 // order earns nothing) and the order. A purchase whose numbers are out of
 // bounds, or whose points or totals the ledger cannot hold, is refused
@@ -296,7 +298,7 @@ func (a *Account) Earn(in Purchase, entryID string, p Policy, now time.Time) (*E
 	if err := purchaseLines(in); err != nil {
 		return nil, Order{}, err
 	}
-	tier := p.Tiers[p.TierIndex(a.Tier)]
+	tier := p.Tiers[p.TierIndex(a.TierAt(in.At))]
 	pts, ok := linePoints(in, tier, p)
 	if !ok {
 		return nil, Order{}, tooLarge("lines")
