@@ -99,7 +99,9 @@ type Balance struct {
 func (h *Handler) balanceOf(a *points.Account, now time.Time) Balance {
 	next, toNext := a.ToNextTier(h.Policy, now)
 	b := Balance{
-		MemberID: a.MemberID, Available: a.Available, Pending: a.Pending, Debt: a.Debt, LifetimeEarned: a.LifetimeEarned,
+		// Available is what may be spent now: lots past their expiry are
+		// not, even before the nightly run writes them off.
+		MemberID: a.MemberID, Available: a.Spendable(now), Pending: a.Pending, Debt: a.Debt, LifetimeEarned: a.LifetimeEarned,
 		Tier: a.Tier, TierSince: a.TierSince, QualifyingPoints: a.QualifyingPoints(now),
 		NextTier: next, PointsToNextTier: toNext, PointsToKeepTier: a.ToKeepTier(h.Policy, now),
 		Expiring: []ExpiringLot{}, TierHistory: append([]points.TierChange{}, a.TierHistory...),
