@@ -1,6 +1,7 @@
 package points
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -138,4 +139,35 @@ func cloneOrder(o Order) Order {
 	o.Lines = slices.Clone(o.Lines)
 	o.Returns = slices.Clone(o.Returns)
 	return o
+}
+
+// TestValidatedPurchasesCanAlwaysBeEarned: a purchase intake accepts never
+// overflows in the worker (it would fail there and reach the DLQ): under a
+// programme whose rates make its points too many to hold, intake refuses it,
+// naming lines.
+func TestValidatedPurchasesCanAlwaysBeEarned(t *testing.T) {
+	t.Parallel()
+	p := DefaultPolicy()
+	p.PointsPerUnit = 1_000_000
+	p.Tiers[len(p.Tiers)-1].MultiplierPct = 1000
+	var lines []PurchaseLine
+	for i := range MaxLines {
+		lines = append(lines, PurchaseLine{LineID: fmt.Sprint(i), SKU: "s", Quantity: 1, Amount: MaxLineAmount})
+	}
+	in := purchase("o1", lines...)
+	if err := ValidatePurchase(&in, p, t0); !namesField(err, "lines") {
+		t.Errorf("%v does not name lines", err)
+	}
+	a := NewAccount("m", p, t0)
+	if _, _, err := a.Earn(in, "E1", p, t0); !namesField(err, "lines") {
+		t.Errorf("Earn: %v", err)
+	}
+	// The same purchase under the default programme is fine everywhere.
+	d := DefaultPolicy()
+	if err := ValidatePurchase(&in, d, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Earn(in, "E1", d, t0); err != nil {
+		t.Error(err)
+	}
 }

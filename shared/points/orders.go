@@ -145,7 +145,24 @@ func ValidatePurchase(in *Purchase, p Policy, now time.Time) error {
 		}
 		seen[l.LineID] = true
 	}
+	if len(fs) == 0 && !earnable(*in, p) {
+		fs.Add("lines", "would earn more points than the ledger can hold")
+	}
 	return fs.Err()
+}
+
+// earnable reports whether Earn can count a purchase's points at the
+// programme's highest tier multiplier, so that a purchase intake accepts
+// cannot overflow in the worker whatever tier the member holds then.
+func earnable(in Purchase, p Policy) bool {
+	var top Tier
+	for _, t := range p.Tiers {
+		if t.MultiplierPct > top.MultiplierPct {
+			top = t
+		}
+	}
+	_, ok := linePoints(in, top, p)
+	return ok
 }
 
 // ValidateReturn checks a return's shape before it is queued.
