@@ -244,8 +244,6 @@ func (a *Account) take(want int64, accept func(Lot) bool) (int64, []LotUse) {
 	return took, uses
 }
 
-func available(l Lot) bool { return !l.Pending() }
-
 // Expired reports whether the lot's expiry has passed at t (swept or not).
 func (l Lot) Expired(t time.Time) bool { return !l.ExpiresAt.IsZero() && !t.Before(l.ExpiresAt) }
 
