@@ -61,3 +61,19 @@ func TestReversalDoesNotTakeExpiredPoints(t *testing.T) {
 		t.Errorf("reversal %+v %v; account available %d debt %d", e, err, a.Available, a.Debt)
 	}
 }
+
+// TestSpendNeedsItsTime: a debit without a time cannot tell expired lots
+// from live ones, so it is refused rather than treated as the year 1.
+func TestSpendNeedsItsTime(t *testing.T) {
+	t.Parallel()
+	p := DefaultPolicy()
+	p.ExpiryMonths, p.ExpiryRound = 1, NoRounding
+	a := NewAccount("m", p, t0)
+	grant(t, a, p, "old", 500, t0.AddDate(-1, 0, 0))
+	if e, err := a.Spend(Entry{ID: "S", Kind: Redeem, Amount: 100}); err == nil {
+		t.Errorf("a spend without a time took %+v", e.Lots)
+	}
+	if a.Available != 500 {
+		t.Errorf("available %d", a.Available)
+	}
+}

@@ -269,10 +269,14 @@ func (a *Account) Spendable(t time.Time) int64 {
 // Spend debits amount from the points spendable at the entry's time
 // (redemptions and negative adjustments): lots past their expiry are
 // skipped, swept or not. More than is spendable is a Conflict naming the
-// spendable amount; nothing changes then.
+// spendable amount; nothing changes then. An entry without a time is
+// refused (Internal): it could not tell expired lots from live ones.
 func (a *Account) Spend(e Entry) (Entry, error) {
 	if e.Amount <= 0 {
 		return Entry{}, fault.Field("amount", "must be a positive whole number")
+	}
+	if e.At.IsZero() {
+		return Entry{}, fault.New(fault.Internal, "points: a debit needs its time to skip expired lots")
 	}
 	if spendable := a.Spendable(e.At); e.Amount > spendable {
 		return Entry{}, &fault.Error{Kind: fault.Conflict, Message: fmt.Sprintf("only %d points are available", spendable),
