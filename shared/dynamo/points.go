@@ -167,12 +167,12 @@ func (s *PointsStore) Apply(ctx context.Context, memberID string, fn func(*point
 		} else if err != nil {
 			return nil, points.Change{}, err
 		}
-		prev := a.Version
+		prev, net := a.Version, a.Net()
 		ch, err := fn(a)
 		if err != nil {
 			return nil, points.Change{}, err
 		}
-		if err := a.Check(); err != nil {
+		if err := a.CheckChange(net, ch); err != nil {
 			return nil, points.Change{}, fault.Wrap(fault.Internal, err, "ledger invariant broken")
 		}
 		a.Version = prev + 1

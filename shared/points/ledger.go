@@ -21,6 +21,12 @@ const (
 	Reverse EntryKind = "reverse" // a return took purchase points back
 )
 
+// MaxPoints bounds every amount, balance and total the ledger keeps
+// (about 10^15): far above any real programme, and low enough that sums of
+// many of them cannot overflow an int64 unnoticed. An operation that would
+// go past it is refused.
+const MaxPoints int64 = 1 << 50
+
 // LotUse records how much of one lot an entry created or consumed.
 type LotUse struct {
 	Lot    string `json:"lot"`
@@ -127,24 +133,32 @@ func NewAccount(memberID string, p Policy, now time.Time) *Account {
 }
 
 // Check verifies the invariants: available == Σ available lots, pending ==
-// Σ pending lots, nothing negative, no empty or overdrawn lot.
+// Σ pending lots, nothing negative or past MaxPoints, no empty or
+// overdrawn lot.
 func (a *Account) Check() error {
 	var avail, pend int64
 	for _, l := range a.Lots {
-		if l.Remaining <= 0 || l.Remaining > l.Amount {
+		if l.Remaining <= 0 || l.Remaining > l.Amount || l.Amount > MaxPoints {
 			return fmt.Errorf("account %s: lot %s remaining %d of %d", a.MemberID, l.ID, l.Remaining, l.Amount)
 		}
+		var ok bool
 		if l.Pending() {
-			pend += l.Remaining
+			pend, ok = addInt(pend, l.Remaining)
 		} else {
-			avail += l.Remaining
+			avail, ok = addInt(avail, l.Remaining)
+		}
+		if !ok {
+			return fmt.Errorf("account %s: its lots overflow", a.MemberID)
 		}
 	}
 	if avail != a.Available || pend != a.Pending {
 		return fmt.Errorf("account %s: available %d pending %d, lots hold %d and %d", a.MemberID, a.Available, a.Pending, avail, pend)
 	}
-	if a.Available < 0 || a.Pending < 0 || a.Debt < 0 {
-		return fmt.Errorf("account %s: negative balance", a.MemberID)
+	if !inPoints(a.Available) || !inPoints(a.Pending) || !inPoints(a.Debt) || !inPoints(a.LifetimeEarned) {
+		return fmt.Errorf("account %s: a balance is negative or past the ledger's bound", a.MemberID)
+	}
+	if _, ok := addInt(a.Available, a.Pending); !ok || a.Available+a.Pending > MaxPoints {
+		return fmt.Errorf("account %s: balance past the ledger's bound", a.MemberID)
 	}
 	return nil
 }
@@ -176,12 +190,20 @@ func (a *Account) dropEmptyLots() {
 }
 
 // credit adds amount as a new lot (repaying debt first) and returns the
-// entry. pendingUntil zero makes it available at once.
-func (a *Account) credit(e Entry, expires, pendingUntil time.Time) Entry {
+// entry. pendingUntil zero makes it available at once. A credit the
+// balance cannot hold (past MaxPoints) is refused and changes nothing.
+func (a *Account) credit(e Entry, expires, pendingUntil time.Time) (Entry, error) {
+	if e.Amount <= 0 || e.Amount > MaxPoints {
+		return Entry{}, tooLarge("amount")
+	}
 	repay := min(a.Debt, e.Amount)
+	rest := e.Amount - repay
+	if held, ok := sum(a.Available, a.Pending, rest); !ok || held > MaxPoints {
+		return Entry{}, tooLarge("amount")
+	}
 	a.Debt -= repay
 	e.DebtRepaid = repay
-	if rest := e.Amount - repay; rest > 0 {
+	if rest > 0 {
 		l := Lot{ID: e.ID, Amount: rest, Remaining: rest, EarnedAt: e.At, ExpiresAt: expires, PendingUntil: pendingUntil, OrderID: e.OrderID}
 		a.Lots = append(a.Lots, l)
 		if l.Pending() {
@@ -192,20 +214,20 @@ func (a *Account) credit(e Entry, expires, pendingUntil time.Time) Entry {
 		e.Lots = []LotUse{{Lot: l.ID, Amount: rest}}
 		a.sortLots()
 	}
-	return e
+	return e, nil
 }
 
 // take consumes up to want points from lots accepted by the filter, soonest
-// expiring first, and returns what it took.
+// expiring first, and returns what it took (nothing when want ≤ 0).
 func (a *Account) take(want int64, accept func(Lot) bool) (int64, []LotUse) {
 	var took int64
 	var uses []LotUse
 	for i := range a.Lots {
-		if took == want {
+		if took >= want {
 			break
 		}
 		l := &a.Lots[i]
-		if !accept(*l) || l.Remaining == 0 {
+		if !accept(*l) || l.Remaining <= 0 {
 			continue
 		}
 		n := min(l.Remaining, want-took)
@@ -222,31 +244,57 @@ func (a *Account) take(want int64, accept func(Lot) bool) (int64, []LotUse) {
 	return took, uses
 }
 
-func available(l Lot) bool { return !l.Pending() }
+// Expired reports whether the lot's expiry has passed at t (swept or not).
+func (l Lot) Expired(t time.Time) bool { return !l.ExpiresAt.IsZero() && !t.Before(l.ExpiresAt) }
 
-// Spend debits amount from available points (redemptions and negative
-// adjustments). More than is available is a Conflict naming the available
-// amount; nothing changes then.
+// spendableAt accepts the lots that may be spent at t: available and not
+// past their expiry. A lot the nightly sweep has not reached yet is still
+// expired.
+func spendableAt(t time.Time) func(Lot) bool {
+	return func(l Lot) bool { return !l.Pending() && !l.Expired(t) }
+}
+
+// Spendable is what may be spent at t: the available points of the lots
+// not past their expiry.
+func (a *Account) Spendable(t time.Time) int64 {
+	var n int64
+	for _, l := range a.Lots {
+		if spendableAt(t)(l) {
+			n += l.Remaining
+		}
+	}
+	return n
+}
+
+// Spend debits amount from the points spendable at the entry's time
+// (redemptions and negative adjustments): lots past their expiry are
+// skipped, swept or not. More than is spendable is a Conflict naming the
+// spendable amount; nothing changes then. An entry without a time is
+// refused (Internal): it could not tell expired lots from live ones.
 func (a *Account) Spend(e Entry) (Entry, error) {
 	if e.Amount <= 0 {
 		return Entry{}, fault.Field("amount", "must be a positive whole number")
 	}
-	if e.Amount > a.Available {
-		return Entry{}, &fault.Error{Kind: fault.Conflict, Message: fmt.Sprintf("only %d points are available", a.Available),
-			Fields: []fault.FieldError{{Field: "amount", Reason: "exceeds the available points"}},
-			Extra:  map[string]any{"available": a.Available}}
+	if e.At.IsZero() {
+		return Entry{}, fault.New(fault.Internal, "points: a debit needs its time to skip expired lots")
 	}
-	took, uses := a.take(e.Amount, available)
+	if spendable := a.Spendable(e.At); e.Amount > spendable {
+		return Entry{}, &fault.Error{Kind: fault.Conflict, Message: fmt.Sprintf("only %d points are available", spendable),
+			Fields: []fault.FieldError{{Field: "amount", Reason: "exceeds the available points"}},
+			Extra:  map[string]any{"available": spendable}}
+	}
+	took, uses := a.take(e.Amount, spendableAt(e.At))
 	e.Amount, e.Lots = -took, uses
 	return e, nil
 }
 
-// Grant credits a bonus or a positive adjustment, available at once.
+// Grant credits a bonus or a positive adjustment, available at once. An
+// amount past what the balance can hold is refused.
 func (a *Account) Grant(e Entry, p Policy) (Entry, error) {
 	if e.Amount <= 0 {
 		return Entry{}, fault.Field("amount", "must be a positive whole number")
 	}
-	return a.credit(e, p.ExpiryFor(e.At), time.Time{}), nil
+	return a.credit(e, p.ExpiryFor(e.At), time.Time{})
 }
 
 // Mature makes pending lots whose return window ended available.
@@ -379,4 +427,20 @@ func (a *Account) ToNextTier(p Policy, now time.Time) (string, int64) {
 // ToKeepTier returns the qualifying points still needed to keep the tier.
 func (a *Account) ToKeepTier(p Policy, now time.Time) int64 {
 	return max(0, p.Tiers[p.TierIndex(a.Tier)].Threshold-a.QualifyingPoints(now))
+}
+
+// TierAt returns the tier the member held at t: the current tier from its
+// last change on and, before each change in the tier history, the tier it
+// changed from. (Before the oldest change the history keeps, the tier that
+// change started from.)
+func (a *Account) TierAt(t time.Time) string {
+	tier := a.Tier
+	for i := len(a.TierHistory) - 1; i >= 0; i-- {
+		c := a.TierHistory[i]
+		if !c.At.After(t) {
+			break
+		}
+		tier = c.From
+	}
+	return tier
 }

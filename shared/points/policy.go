@@ -65,6 +65,11 @@ type Policy struct {
 	ExpiryRound  Rounding `json:"expiry_round"`
 	// ReturnWindow keeps purchase points pending before they can be spent.
 	ReturnWindow time.Duration `json:"return_window"`
+	// BackdateWindow is how far in the past a purchase's purchased_at may
+	// lie when it is posted (backdate_window_hours; default 90 days): a
+	// till that was offline, a marketplace settling late. Older purchases
+	// are refused. The future is bounded by ClockSkew.
+	BackdateWindow time.Duration `json:"backdate_window"`
 	// MaxPointsPerOrder caps what one order earns (0 = no cap).
 	MaxPointsPerOrder int64          `json:"max_points_per_order"`
 	Tiers             []Tier         `json:"tiers"`
@@ -82,11 +87,12 @@ type Policy struct {
 // the end of the month 24 months after earning, 14-day return window.
 func DefaultPolicy() Policy {
 	return Policy{
-		PointsPerUnit: 1,
-		Currencies:    []string{"CNY", "HKD", "USD", "EUR", "GBP", "JPY", "SGD"},
-		ExpiryMonths:  24,
-		ExpiryRound:   MonthEnd,
-		ReturnWindow:  14 * 24 * time.Hour,
+		PointsPerUnit:  1,
+		Currencies:     []string{"CNY", "HKD", "USD", "EUR", "GBP", "JPY", "SGD"},
+		ExpiryMonths:   24,
+		ExpiryRound:    MonthEnd,
+		ReturnWindow:   14 * 24 * time.Hour,
+		BackdateWindow: 90 * 24 * time.Hour,
 		Tiers: []Tier{
 			{Name: "member", Threshold: 0, MultiplierPct: 100},
 			{Name: "silver", Threshold: 1000, MultiplierPct: 110},
@@ -102,9 +108,15 @@ func DefaultPolicy() Policy {
 	}
 }
 
+// ClockSkew is how far a purchase's purchased_at may lie in the future of
+// the clock that checks it (a till's clock running ahead). The back-dating
+// window gets the same tolerance.
+const ClockSkew = 5 * time.Minute
+
 // ParsePolicy reads a policy from JSON (durations as Go duration strings
-// are not JSON; return_window and downgrade_grace are given in hours as
-// return_window_hours and downgrade_grace_hours), filling unset fields from
+// are not JSON; return_window, backdate_window and downgrade_grace are
+// given in hours as return_window_hours, backdate_window_hours and
+// downgrade_grace_hours), filling unset fields from
 // DefaultPolicy, and validates it.
 func ParsePolicy(raw string) (Policy, error) {
 	p := DefaultPolicy()
@@ -114,6 +126,7 @@ func ParsePolicy(raw string) (Policy, error) {
 	var in struct {
 		Policy
 		ReturnWindowHours   *int64 `json:"return_window_hours"`
+		BackdateWindowHours *int64 `json:"backdate_window_hours"`
 		DowngradeGraceHours *int64 `json:"downgrade_grace_hours"`
 	}
 	in.Policy = p
@@ -124,6 +137,9 @@ func ParsePolicy(raw string) (Policy, error) {
 	if in.ReturnWindowHours != nil {
 		p.ReturnWindow = time.Duration(*in.ReturnWindowHours) * time.Hour
 	}
+	if in.BackdateWindowHours != nil {
+		p.BackdateWindow = time.Duration(*in.BackdateWindowHours) * time.Hour
+	}
 	if in.DowngradeGraceHours != nil {
 		p.DowngradeGrace = time.Duration(*in.DowngradeGraceHours) * time.Hour
 	}
@@ -132,7 +148,7 @@ func ParsePolicy(raw string) (Policy, error) {
 
 // Validate checks the policy's consistency.
 func (p Policy) Validate() error {
-	if p.PointsPerUnit < 0 || p.ExpiryMonths < 0 || p.ReturnWindow < 0 || p.MaxPointsPerOrder < 0 {
+	if p.PointsPerUnit < 0 || p.ExpiryMonths < 0 || p.ReturnWindow < 0 || p.BackdateWindow < 0 || p.MaxPointsPerOrder < 0 {
 		return fmt.Errorf("points policy: negative setting")
 	}
 	if len(p.Tiers) == 0 || p.Tiers[0].Threshold != 0 {

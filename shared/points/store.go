@@ -36,8 +36,10 @@ var ErrAlreadyApplied = errors.New("already applied")
 // Store persists accounts, their ledger and orders.
 type Store interface {
 	// Apply loads the member's account (a new one if it has none), runs fn
-	// on it, checks the invariants and writes the account, fn's change and
-	// the receipt in one transaction conditioned on the account's version,
+	// on it, checks the account and the change (Account.CheckChange: a
+	// failure is Internal and writes nothing) and writes the account, fn's
+	// change and the receipt in one transaction conditioned on the
+	// account's version,
 	// retrying lost races with jittered backoff. ErrAlreadyApplied when the
 	// order or a source id was seen; fn's errors as they are; Unavailable
 	// on throttling.

@@ -99,7 +99,9 @@ type Balance struct {
 func (h *Handler) balanceOf(a *points.Account, now time.Time) Balance {
 	next, toNext := a.ToNextTier(h.Policy, now)
 	b := Balance{
-		MemberID: a.MemberID, Available: a.Available, Pending: a.Pending, Debt: a.Debt, LifetimeEarned: a.LifetimeEarned,
+		// Available is what may be spent now: lots past their expiry are
+		// not, even before the nightly run writes them off.
+		MemberID: a.MemberID, Available: a.Spendable(now), Pending: a.Pending, Debt: a.Debt, LifetimeEarned: a.LifetimeEarned,
 		Tier: a.Tier, TierSince: a.TierSince, QualifyingPoints: a.QualifyingPoints(now),
 		NextTier: next, PointsToNextTier: toNext, PointsToKeepTier: a.ToKeepTier(h.Policy, now),
 		Expiring: []ExpiringLot{}, TierHistory: append([]points.TierChange{}, a.TierHistory...),
@@ -284,8 +286,8 @@ func (in RedemptionInput) validate() (int64, string, string, error) {
 	positive := func(field string, v *int64) {
 		if v == nil {
 			fs.Add(field, "is required")
-		} else if *v <= 0 {
-			fs.Add(field, "must be a positive whole number")
+		} else if *v <= 0 || *v > MaxRedemption {
+			fs.Add(field, fmt.Sprintf("must be a whole number from 1 to %d", MaxRedemption))
 		}
 	}
 	switch {
@@ -377,6 +379,9 @@ var ReasonCodes = []string{"goodwill", "correction", "fraud", "migration", "othe
 
 // MaxAdjustment bounds one adjustment (either sign).
 const MaxAdjustment = 100_000_000
+
+// MaxRedemption bounds the points of one redemption (amount or cost).
+const MaxRedemption = 100_000_000
 
 // AdjustmentInput is the body of POST /v1/members/{id}/points/adjustments.
 type AdjustmentInput struct {

@@ -136,11 +136,22 @@ func (h *Handler) purchase(ctx context.Context, env event.Envelope) ([]event.Env
 		return nil, err
 	}
 	now := h.now()
-	if err := points.ValidatePurchase(&p, h.Policy, now); err != nil {
+	// Intake checked purchased_at against the instant it accepted the
+	// purchase; a message that waited in the queue is checked against that
+	// same instant, so it cannot fall out of the back-dating window while
+	// it waits.
+	posted := env.OccurredAt
+	if posted.IsZero() || posted.After(now) {
+		posted = now
+	}
+	if err := points.ValidatePurchase(&p, h.Policy, posted); err != nil {
 		return nil, err
 	}
 	_, ch, err := h.Store.Apply(ctx, p.MemberID, func(a *points.Account) (points.Change, error) {
-		e, o := a.EarnPurchase(p, event.NewID(now), h.Policy, now)
+		e, o, err := a.Earn(p, event.NewID(now), h.Policy, now)
+		if err != nil {
+			return points.Change{}, err
+		}
 		ch := points.Change{Order: &o, NewOrder: true}
 		if e != nil {
 			ch.Entries = []points.Entry{*e}

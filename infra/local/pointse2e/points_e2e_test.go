@@ -239,8 +239,9 @@ func TestRedeliveredOutOfOrderMessagesApplyOnce(t *testing.T) {
 			out = append(out, e)
 		}
 		mk(event.TypeMemberRegistered, event.MemberRegistered{MemberID: member, SignupChannel: "app", RegisteredAt: time.Now()})
-		// Small orders: no tier boundary is crossed, since the tier's
-		// multiplier applies from the purchase processed after an upgrade.
+		// Small orders: no tier boundary is crossed. (Crossing one would not
+		// change the result either: a purchase earns at the tier held at its
+		// purchased_at; functions/points/worker tests that.)
 		for i := range 4 {
 			mk(event.TypePointsPurchase, purchaseOf(member, fmt.Sprintf("O%d-%s", i, member), int64(1000*(i+1)), 500))
 		}
