@@ -435,10 +435,10 @@ func (l *loader) awaitWorker(ctx context.Context, members []demodata.Member, wai
 		}
 		want := map[string]bool{}
 		for _, p := range m.Purchases {
-			want[p.OrderID] = true
+			want["order:"+p.OrderID] = true
 		}
 		for _, rt := range m.Returns {
-			want[rt.ReturnID] = true
+			want["return:"+rt.ReturnID] = true
 		}
 		for {
 			seen, err := l.ledgerSources(ctx, st.ID)
@@ -471,7 +471,8 @@ func (l *loader) awaitWorker(ctx context.Context, members []demodata.Member, wai
 	return err
 }
 
-// ledgerSources returns the order and return ids in a member's ledger.
+// ledgerSources returns the sources of a member's ledger entries
+// ("order:<order id>", "return:<return id>", ...).
 func (l *loader) ledgerSources(ctx context.Context, id string) (map[string]bool, error) {
 	seen := map[string]bool{}
 	cursor := ""
@@ -498,8 +499,10 @@ func (l *loader) ledgerSources(ctx context.Context, id string) (map[string]bool,
 			return nil, fmt.Errorf("ledger of %s: %w", id, err)
 		}
 		for _, e := range page.Entries {
-			seen[e.SourceID] = true
-			seen[e.OrderID] = true
+			seen[e.SourceID] = true // "order:<order id>", "return:<return id>", ...
+			if e.OrderID != "" {
+				seen["order:"+e.OrderID] = true
+			}
 		}
 		if page.NextCursor == "" {
 			return seen, nil
