@@ -29,6 +29,7 @@ type loader struct {
 	staff       string
 	state       *state
 	statePath   string
+	dataDir     string
 	concurrency int
 	out         io.Writer
 
@@ -42,7 +43,7 @@ type counts struct {
 	unaffordable, refused                     atomic.Int64
 }
 
-func newLoader(api string, issuer *local.Issuer, st *state, statePath string, concurrency int, out io.Writer) (*loader, error) {
+func newLoader(api, dataDir string, issuer *local.Issuer, st *state, statePath string, concurrency int, out io.Writer) (*loader, error) {
 	u, err := url.Parse(api)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("-api %q: want a base URL like http://127.0.0.1:8080", api)
@@ -63,6 +64,7 @@ func newLoader(api string, issuer *local.Issuer, st *state, statePath string, co
 		staff:       staff,
 		state:       st,
 		statePath:   statePath,
+		dataDir:     dataDir,
 		concurrency: max(1, concurrency),
 		out:         out,
 	}, nil
@@ -243,8 +245,9 @@ func (l *loader) load(ctx context.Context, data demodata.Dataset, wait time.Dura
 	}
 	l.phase("worker", started)
 
-	// Back-dated purchases whose return window has passed mature now, not
-	// at 01:00 UTC; expired lots expire, tiers are re-evaluated.
+	// The nightly job, now rather than at 01:00 UTC: points whose return
+	// window has ended mature, due lots expire, tiers are re-evaluated.
+	// (Purchases back-dated past their window were available at once.)
 	started = time.Now()
 	r, err := l.call(ctx, http.MethodPost, "/_local/schedules/points-nightly", "", "", nil)
 	if err != nil {
@@ -635,8 +638,12 @@ func (l *loader) summary(ctx context.Context, data demodata.Dataset) error {
 	}
 	fmt.Fprintf(l.out, "tiers: %s; points outstanding: %d available, %d pending\n", strings.Join(parts, ", "), available, pending)
 	if richest != "" {
-		fmt.Fprintf(l.out, "\nthe member with the most points:\n  ID=%s; MEMBER=$(make -s token ROLE=member SUB=$ID)\n"+
-			"  curl -s %s/v1/members/$ID/points -H \"Authorization: Bearer $MEMBER\"\n", richest, l.api)
+		data := ""
+		if l.dataDir != ".local" {
+			data = " DATA=" + l.dataDir
+		}
+		fmt.Fprintf(l.out, "\nthe member with the most points:\n  ID=%s; MEMBER=$(make -s token ROLE=member SUB=$ID%s)\n"+
+			"  curl -s %s/v1/members/$ID/points -H \"Authorization: Bearer $MEMBER\"\n", richest, data, l.api)
 	}
 	fmt.Fprintf(l.out, "state: %s (a re-run loads nothing twice; make clean resets the stack and the state)\n", l.statePath)
 	return nil

@@ -2,8 +2,8 @@
 // running `make run` through its HTTP API, as a brand's app, point of sale
 // and staff would: signups with consents and referrals, purchases and
 // returns through the intake routes, redemptions with member tokens, staff
-// adjustments. It then fires the nightly points job, so purchases past their
-// return window mature and tiers settle, and prints what the stack now holds.
+// adjustments. It then fires the nightly points job (maturing, expiry,
+// downgrades), as 01:00 UTC would, and prints what the stack now holds.
 //
 //	clientele-seed [-api http://127.0.0.1:8080] [-data .local] [-seed 1] [-members 300]
 //	               [-days 80] [-until 2026-12-01] [-concurrency 8]
@@ -86,7 +86,7 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	l, err := newLoader(*api, issuer, st, *statePath, *concurrency, os.Stdout)
+	l, err := newLoader(*api, *dataDir, issuer, st, *statePath, *concurrency, os.Stdout)
 	if err != nil {
 		return err
 	}
