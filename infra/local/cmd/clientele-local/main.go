@@ -176,8 +176,9 @@ func printSummary(w io.Writer, stack *local.Stack, dataDir string) {
   TOKEN=$(go run ./infra/local/cmd/clientele-local token -role staff -data %[1]s)
   curl -H "Authorization: Bearer $TOKEN" %[4]s/v1/members/<id>
   (-role member -sub <member id>, or -role service for a point-of-sale client)
+Demo data: make seed ADDR=%[5]s DATA=%[1]s (a few hundred members with purchases, returns, redemptions)
 Ctrl-C stops everything.
-`, dataDir, local.IssuerName, local.Audience, stack.APIURL)
+`, dataDir, local.IssuerName, local.Audience, stack.APIURL, strings.TrimPrefix(stack.APIURL, "http://"))
 }
 
 // section prints aligned columns followed by a blank line, if anything.
