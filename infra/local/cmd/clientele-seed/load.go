@@ -40,7 +40,7 @@ type loader struct {
 type counts struct {
 	signedUp, kept, skipped                   atomic.Int64
 	purchases, returns, redemptions, adjusted atomic.Int64
-	unaffordable, refused                     atomic.Int64
+	unaffordable, refused, replayed           atomic.Int64
 }
 
 func newLoader(api, dataDir string, issuer *local.Issuer, st *state, statePath string, concurrency int, out io.Writer) (*loader, error) {
@@ -74,6 +74,9 @@ func newLoader(api, dataDir string, issuer *local.Issuer, st *state, statePath s
 type response struct {
 	status int
 	body   []byte
+	// replayed says the API answered from an earlier request's record
+	// (Idempotent-Replayed: true).
+	replayed bool
 }
 
 // problem is the part of a problem+json body the loader reads.
@@ -148,7 +151,10 @@ func (l *loader) call(ctx context.Context, method, path, token, idempotencyKey s
 			last = err
 			continue
 		}
-		r := response{status: resp.StatusCode, body: b}
+		r := response{status: resp.StatusCode, body: b, replayed: resp.Header.Get("Idempotent-Replayed") == "true"}
+		if r.replayed {
+			l.counts.replayed.Add(1)
+		}
 		if r.status == http.StatusTooManyRequests || r.status >= 500 {
 			last = fmt.Errorf("%s %s: %s", method, path, r)
 			continue
@@ -625,8 +631,8 @@ func (l *loader) summary(ctx context.Context, data demodata.Dataset) error {
 	c := &l.counts
 	fmt.Fprintf(l.out, "\nmembers: %d signed up, %d already there, %d skipped (registered by a run whose state was lost)\n",
 		c.signedUp.Load(), c.kept.Load(), c.skipped.Load())
-	fmt.Fprintf(l.out, "sent: %d purchases, %d returns, %d redemptions (%d not affordable), %d adjustments; %d refused\n",
-		c.purchases.Load(), c.returns.Load(), c.redemptions.Load(), c.unaffordable.Load(), c.adjusted.Load(), c.refused.Load())
+	fmt.Fprintf(l.out, "sent: %d purchases, %d returns, %d redemptions (%d not affordable), %d adjustments; %d refused; %d answered as replays of an earlier run\n",
+		c.purchases.Load(), c.returns.Load(), c.redemptions.Load(), c.unaffordable.Load(), c.adjusted.Load(), c.refused.Load(), c.replayed.Load())
 	names := make([]string, 0, len(tiers))
 	for t := range tiers {
 		names = append(names, t)
