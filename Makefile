@@ -13,6 +13,9 @@ SUB       ?=
 SEED      ?= 1
 MEMBERS   ?= 300
 LAMBDA_FLAGS = -trimpath -ldflags "-s -w" -tags lambda.norpc
+# The runner and the seeder build as the runner builds the functions for the
+# host (CGO_ENABLED=0, -trimpath), so the AWS SDK compiles once for all of them.
+HOST_BUILD = CGO_ENABLED=0 $(GO) build -trimpath
 
 .PHONY: help deps run test test-short bench lint build synth deploy diff token seed clean
 
@@ -34,7 +37,7 @@ deps: ## check Go, Java and npm; fetch DynamoDB Local into ~/.cache/clientele
 
 run: deps ## start the whole system locally (API on http://$(ADDR), DynamoDB Local on :$(DYNAMODB_PORT), SQS on $(SQS_ADDR))
 	@echo "building the runner (bin/clientele-local); the first start compiles for 2 to 3 minutes, later ones take seconds" >&2
-	@$(GO) build -o bin/clientele-local ./infra/local/cmd/clientele-local
+	@$(HOST_BUILD) -o bin/clientele-local ./infra/local/cmd/clientele-local
 	@exec bin/clientele-local run -data $(DATA) -addr $(ADDR) -dynamodb-port $(DYNAMODB_PORT) -sqs-addr $(SQS_ADDR)
 
 test: deps lint ## run every test: unit, DynamoDB Local + SQS emulator integration, CDK assertions, end to end
@@ -67,11 +70,11 @@ deploy: build ## deploy to the AWS account of your credentials (needs AWS creden
 	$(CDK) deploy --require-approval broadening
 
 token: ## print a local dev JWT: make token ROLE=member|staff|service [SUB=<member id>]
-	@$(GO) build -o bin/clientele-local ./infra/local/cmd/clientele-local
+	@$(HOST_BUILD) -o bin/clientele-local ./infra/local/cmd/clientele-local
 	@bin/clientele-local token -data $(DATA) -role $(ROLE) $(if $(SUB),-sub $(SUB))
 
 seed: ## load demo members, purchases, returns, redemptions into a running make run (SEED=1 MEMBERS=300; re-runnable)
-	@$(GO) build -o bin/clientele-seed ./infra/local/cmd/clientele-seed
+	@$(HOST_BUILD) -o bin/clientele-seed ./infra/local/cmd/clientele-seed
 	@bin/clientele-seed -api http://$(ADDR) -data $(DATA) -seed $(SEED) -members $(MEMBERS) $(SEED_FLAGS)
 
 clean: ## remove build output and local data (make run must be stopped): the documented reset
