@@ -173,9 +173,10 @@ func printSummary(w io.Writer, stack *local.Stack, dataDir string) {
 		}
 	})
 	fmt.Fprintf(w, `Tokens (signed by the dev issuer key in %[1]s; iss %[2]q, aud %[3]q):
-  TOKEN=$(go run ./infra/local/cmd/clientele-local token -role staff -data %[1]s)
+  TOKEN=$(make -s token ROLE=staff DATA=%[1]s)
   curl -H "Authorization: Bearer $TOKEN" %[4]s/v1/members/<id>
-  (-role member -sub <member id>, or -role service for a point-of-sale client)
+  (ROLE=member SUB=<member id>, or ROLE=service for a point-of-sale client;
+   a rejected token's reason is in this log: "token rejected")
 Demo data: make seed ADDR=%[5]s DATA=%[1]s (a few hundred members with purchases, returns, redemptions)
 Ctrl-C stops everything.
 `, dataDir, local.IssuerName, local.Audience, stack.APIURL, strings.TrimPrefix(stack.APIURL, "http://"))
