@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The import rules from DESIGN.md, checked with go list -deps:
+# The import rules from docs/architecture.md, checked with go list -deps:
 # - functions never import infra (so jsii/CDK stays out of Lambda binaries) or each other;
 # - shared never imports functions or infra;
 # - domain packages import no AWS package.

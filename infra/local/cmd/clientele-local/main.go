@@ -8,7 +8,10 @@
 // kept in <data>/dynamodb) and an in-process SQS (goaws; queues are in
 // memory and start empty), runs each function's real bootstrap under a local
 // Lambda Runtime API, and plays API Gateway, the SQS event source mappings
-// and the schedules in front of them. Ctrl-C stops it all.
+// and the schedules in front of them. Ctrl-C stops it all. The shell's
+// CLIENTELE_* variables (CLIENTELE_DEFAULT_PHONE_REGION,
+// CLIENTELE_POINTS_POLICY, CLIENTELE_LOG_LEVEL, ...) reach every function,
+// over the topology's; -env KEY=VALUE wins over both.
 package main
 
 import (
@@ -29,7 +32,6 @@ import (
 
 	"clientele/infra/local"
 	"clientele/infra/topology"
-	"clientele/shared/env"
 )
 
 func main() {
@@ -97,13 +99,14 @@ func run(args []string) error {
 	instances := fs.Int("instances", local.DefaultMaxInstances, "processes per function at most")
 	verbose := fs.Bool("v", false, "log the runner at debug level")
 	extra := envFlags{}
-	fs.Var(extra, "env", "extra KEY=VALUE for every function (repeatable)")
+	fs.Var(extra, "env", "extra KEY=VALUE for every function (repeatable; wins over the shell's CLIENTELE_* variables)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if v := os.Getenv(env.LogLevel); v != "" {
-		if _, set := extra[env.LogLevel]; !set {
-			extra[env.LogLevel] = v
+	// The shell's CLIENTELE_* variables reach every function; -env wins.
+	for k, v := range local.ShellEnv(os.Environ()) {
+		if _, set := extra[k]; !set {
+			extra[k] = v
 		}
 	}
 	level := slog.LevelInfo
@@ -170,11 +173,13 @@ func printSummary(w io.Writer, stack *local.Stack, dataDir string) {
 		}
 	})
 	fmt.Fprintf(w, `Tokens (signed by the dev issuer key in %[1]s; iss %[2]q, aud %[3]q):
-  TOKEN=$(go run ./infra/local/cmd/clientele-local token -role staff -data %[1]s)
+  TOKEN=$(make -s token ROLE=staff DATA=%[1]s)
   curl -H "Authorization: Bearer $TOKEN" %[4]s/v1/members/<id>
-  (-role member -sub <member id>, or -role service for a point-of-sale client)
+  (ROLE=member SUB=<member id>, or ROLE=service for a point-of-sale client;
+   a rejected token's reason is in this log: "token rejected")
+Demo data: make seed ADDR=%[5]s DATA=%[1]s (a few hundred members with purchases, returns, redemptions)
 Ctrl-C stops everything.
-`, dataDir, local.IssuerName, local.Audience, stack.APIURL)
+`, dataDir, local.IssuerName, local.Audience, stack.APIURL, strings.TrimPrefix(stack.APIURL, "http://"))
 }
 
 // section prints aligned columns followed by a blank line, if anything.
