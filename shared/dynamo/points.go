@@ -70,12 +70,18 @@ type orderRecord struct {
 	Member  string `dynamodbav:"member_id"`
 	Version int64  `dynamodbav:"version"`
 	Order   string `dynamodbav:"order"`
+	// Fingerprint is points.OrderFingerprint of the purchase that created
+	// the order.
+	Fingerprint string `dynamodbav:"fingerprint,omitempty"`
 }
 
 type seenRecord struct {
 	PK string `dynamodbav:"pk"`
 	SK string `dynamodbav:"sk"`
 	At int64  `dynamodbav:"at"`
+	// Fingerprint is the content fingerprint of what the source id
+	// applied (returns), when known.
+	Fingerprint string `dynamodbav:"fingerprint,omitempty"`
 }
 
 func accountPK(member string) string { return "ACCOUNT#" + member }
@@ -232,7 +238,8 @@ func (s *PointsStore) build(a *points.Account, prev int64, isNew bool, ch points
 		if err != nil {
 			return nil, fault.Wrap(fault.Internal, err, "encode order")
 		}
-		rec := orderRecord{PK: "ORDER#" + ch.Order.ID, SK: "ORDER", Member: ch.Order.MemberID, Version: ch.Order.Version, Order: string(raw)}
+		rec := orderRecord{PK: "ORDER#" + ch.Order.ID, SK: "ORDER", Member: ch.Order.MemberID, Version: ch.Order.Version, Order: string(raw),
+			Fingerprint: points.OrderFingerprint(*ch.Order)}
 		if ch.NewOrder {
 			err = t.put("seen", rec, "attribute_not_exists(pk)", nil)
 		} else {
@@ -244,7 +251,7 @@ func (s *PointsStore) build(a *points.Account, prev int64, isNew bool, ch points
 		}
 	}
 	for _, id := range ch.Seen {
-		if err := t.put("seen", seenRecord{PK: "SEEN#" + id, SK: "SEEN", At: now.Unix()}, "attribute_not_exists(pk)", nil); err != nil {
+		if err := t.put("seen", seenRecord{PK: "SEEN#" + id, SK: "SEEN", At: now.Unix(), Fingerprint: ch.Fingerprints[id]}, "attribute_not_exists(pk)", nil); err != nil {
 			return nil, err
 		}
 	}

@@ -212,10 +212,11 @@ func TestEarnRedeemReturnOverHTTP(t *testing.T) {
 	if ledgerSum(t, member) != a.Net() {
 		t.Errorf("ledger %d ≠ balance %d", ledgerSum(t, member), a.Net())
 	}
-	// A return for an unknown order or line is refused at the door.
-	bad, _ := json.Marshal(points.Return{ReturnID: "RET-x" + member, OrderID: "NOPE-" + member, MemberID: member, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
-	if st, _ := call(t, "POST", "/v1/returns", pos, string(bad)); st != 404 {
-		t.Errorf("unknown order: %d", st)
+	// A return for an order not processed yet is parked; one for an
+	// unknown line of a processed order is refused at the door.
+	early, _ := json.Marshal(points.Return{ReturnID: "RET-x" + member, OrderID: "NOPE-" + member, MemberID: member, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
+	if st, out := call(t, "POST", "/v1/returns", pos, string(early)); st != 202 || out["status"] != "parked" {
+		t.Errorf("return before its order: %d %v", st, out)
 	}
 	badLine, _ := json.Marshal(points.Return{ReturnID: "RET-y" + member, OrderID: order, MemberID: member, Lines: []points.ReturnLine{{LineID: "9", Quantity: 1}}})
 	if st, _ := call(t, "POST", "/v1/returns", pos, string(badLine)); st != 400 {
