@@ -27,6 +27,7 @@ import (
 //	ORDER#<order id>  ORDER          a processed purchase and what returns took
 //	SEEN#<source id>  SEEN           source ids applied (returns, events, bonuses)
 //	IDEM#<key>        IDEM           idempotency records
+//	RECEIPTS#<member> <key>          the member's idempotency records (erasure)
 //	OUTBOX            <event id>     events not yet published
 
 type accountRecord struct {
@@ -272,6 +273,12 @@ func (s *PointsStore) build(a *points.Account, prev int64, isNew bool, ch points
 			return nil, err
 		}
 		t.add("idempotency", it)
+		if rc.Subject != "" {
+			// Erasure finds the member's stored responses through it.
+			if err := t.put("receipt-ref", receiptRefRecord{PK: receiptRefPK(rc.Subject), SK: w.Reservation.StorageKey}, "", nil); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return t, nil
 }

@@ -53,6 +53,7 @@ func newHandler() (*Handler, error) {
 	return &Handler{
 		Store:     store,
 		Intake:    store,
+		Eraser:    store,
 		Outbox:    &dynamo.Outbox{Client: db, Table: table},
 		Publisher: &queue.Publisher{SQS: sqsClient, Routes: routes},
 		Policy:    policy,

@@ -24,7 +24,9 @@ type Handler struct {
 	Store points.Store
 	// Intake holds the order and return ids accepted at the door, their
 	// fingerprints and the returns parked until their order is applied.
-	Intake    points.Intake
+	Intake points.Intake
+	// Eraser removes an erased member's free text from the ledger.
+	Eraser    points.Eraser
 	Outbox    queue.Outbox
 	Publisher queue.EventPublisher
 	Policy    points.Policy
@@ -422,8 +424,10 @@ func (h *Handler) bonus(ctx context.Context, env event.Envelope) ([]event.Envelo
 	return ch.Events, err
 }
 
-// erased acknowledges an erasure: the ledger holds member ids, amounts and
-// order references, no personal data, so it keeps its anonymised records.
+// erased removes the free text an erased member's points data holds (staff
+// notes, the member's own redemption reasons) from the ledger and the
+// stored HTTP responses. The anonymised ledger keeps its amounts, kinds and
+// reason codes, so balances and audits still hold.
 func (h *Handler) erased(ctx context.Context, env event.Envelope) error {
 	var d event.MemberErased
 	if err := decode(env, &d); err != nil {
@@ -432,7 +436,11 @@ func (h *Handler) erased(ctx context.Context, env event.Envelope) error {
 	if !validMemberID(d.MemberID) {
 		return fault.Field("member_id", "is required")
 	}
-	h.Log.InfoContext(ctx, "member erased; the ledger holds no personal data to remove")
+	n, err := h.Eraser.EraseFreeText(ctx, d.MemberID)
+	if err != nil {
+		return err
+	}
+	h.Log.InfoContext(ctx, "member erased; free text removed from the ledger", "member_id", d.MemberID, "items_scrubbed", n)
 	return nil
 }
 

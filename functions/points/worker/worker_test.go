@@ -124,7 +124,7 @@ func newFixture(t *testing.T) *fixture {
 	store := &dynamo.PointsStore{Client: db, Table: table, Policy: policy, Now: c.Now}
 	pub := &recorder{}
 	logs := &lockedBuffer{}
-	h := &Handler{Store: store, Intake: store, Outbox: &dynamo.Outbox{Client: db, Table: table}, Publisher: pub, Policy: policy,
+	h := &Handler{Store: store, Intake: store, Eraser: store, Outbox: &dynamo.Outbox{Client: db, Table: table}, Publisher: pub, Policy: policy,
 		Log: logging.New(logs, service), Now: c.Now, Service: service}
 	return &fixture{h: h, store: store, pub: pub, clock: c, table: table, logs: logs}
 }
