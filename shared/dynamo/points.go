@@ -225,6 +225,9 @@ func (s *PointsStore) build(a *points.Account, prev int64, isNew bool, ch points
 	if err != nil {
 		return nil, err
 	}
+	if freeTextIn(ch.Entries) {
+		t.add("erased", erasedCheck(s.Table, a.MemberID))
+	}
 	for _, e := range ch.Entries {
 		raw, err := json.Marshal(e)
 		if err != nil {
@@ -294,6 +297,8 @@ func conflict(t *txn, err error) error {
 			switch t.names[i] {
 			case "seen":
 				return points.ErrAlreadyApplied
+			case "erased":
+				return errErasedMember
 			case "order":
 				return &fault.Error{Kind: fault.Unavailable, Message: "the order changed meanwhile; retry", Err: errRace}
 			}

@@ -24,6 +24,30 @@ type receiptRefRecord struct {
 
 func receiptRefPK(member string) string { return "RECEIPTS#" + member }
 
+// erasedPK marks a member whose free text was erased: a change that would
+// write free text for the member again is refused (errErasedMember), so a
+// note posted while the erasure ran cannot outlive it.
+func erasedPK(member string) string { return "ERASED#" + member }
+
+var errErasedMember = &fault.Error{Kind: fault.Conflict, Message: "the member was erased",
+	Fields: []fault.FieldError{{Field: "id", Reason: "erased member"}}}
+
+func freeTextIn(es []points.Entry) bool {
+	for _, e := range es {
+		if e.HasFreeText() {
+			return true
+		}
+	}
+	return false
+}
+
+func erasedCheck(table, member string) types.TransactWriteItem {
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: aws.String(table), Key: key(erasedPK(member), "ERASED"),
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}}
+}
+
 // replace sets attr to next where it still holds prev; a changed item is
 // left alone (nothing else rewrites these items, so it was scrubbed).
 func (s *PointsStore) replace(ctx context.Context, k map[string]types.AttributeValue, attr, prev, next string) (bool, error) {
@@ -46,6 +70,18 @@ func (s *PointsStore) replace(ctx context.Context, k map[string]types.AttributeV
 
 // EraseFreeText implements points.Eraser.
 func (s *PointsStore) EraseFreeText(ctx context.Context, memberID string) (int, error) {
+	// The mark first: a change with free text either committed before it
+	// (and the scrub below finds it) or is refused.
+	mark, err := attributevalue.MarshalMap(struct {
+		PK string `dynamodbav:"pk"`
+		SK string `dynamodbav:"sk"`
+	}{erasedPK(memberID), "ERASED"})
+	if err != nil {
+		return 0, fault.Wrap(fault.Internal, err, "marshal erasure mark")
+	}
+	if _, err := s.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: mark}); err != nil {
+		return 0, translate(err, "mark erased member")
+	}
 	changed := 0
 	entries := dynamodb.NewQueryPaginator(s.Client, &dynamodb.QueryInput{
 		TableName:              aws.String(s.Table),
