@@ -27,6 +27,7 @@ import (
 //	ORDER#<order id>  ORDER          a processed purchase and what returns took
 //	SEEN#<source id>  SEEN           source ids applied (returns, events, bonuses)
 //	IDEM#<key>        IDEM           idempotency records
+//	RECEIPTS#<member> <key>          the member's idempotency records (erasure)
 //	OUTBOX            <event id>     events not yet published
 
 type accountRecord struct {
@@ -70,12 +71,18 @@ type orderRecord struct {
 	Member  string `dynamodbav:"member_id"`
 	Version int64  `dynamodbav:"version"`
 	Order   string `dynamodbav:"order"`
+	// Fingerprint is points.OrderFingerprint of the purchase that created
+	// the order.
+	Fingerprint string `dynamodbav:"fingerprint,omitempty"`
 }
 
 type seenRecord struct {
 	PK string `dynamodbav:"pk"`
 	SK string `dynamodbav:"sk"`
 	At int64  `dynamodbav:"at"`
+	// Fingerprint is the content fingerprint of what the source id
+	// applied (returns), when known.
+	Fingerprint string `dynamodbav:"fingerprint,omitempty"`
 }
 
 func accountPK(member string) string { return "ACCOUNT#" + member }
@@ -218,6 +225,9 @@ func (s *PointsStore) build(a *points.Account, prev int64, isNew bool, ch points
 	if err != nil {
 		return nil, err
 	}
+	if freeTextIn(ch.Entries) {
+		t.add("erased", erasedCheck(s.Table, a.MemberID))
+	}
 	for _, e := range ch.Entries {
 		raw, err := json.Marshal(e)
 		if err != nil {
@@ -232,7 +242,8 @@ func (s *PointsStore) build(a *points.Account, prev int64, isNew bool, ch points
 		if err != nil {
 			return nil, fault.Wrap(fault.Internal, err, "encode order")
 		}
-		rec := orderRecord{PK: "ORDER#" + ch.Order.ID, SK: "ORDER", Member: ch.Order.MemberID, Version: ch.Order.Version, Order: string(raw)}
+		rec := orderRecord{PK: "ORDER#" + ch.Order.ID, SK: "ORDER", Member: ch.Order.MemberID, Version: ch.Order.Version, Order: string(raw),
+			Fingerprint: points.OrderFingerprint(*ch.Order)}
 		if ch.NewOrder {
 			err = t.put("seen", rec, "attribute_not_exists(pk)", nil)
 		} else {
@@ -244,7 +255,7 @@ func (s *PointsStore) build(a *points.Account, prev int64, isNew bool, ch points
 		}
 	}
 	for _, id := range ch.Seen {
-		if err := t.put("seen", seenRecord{PK: "SEEN#" + id, SK: "SEEN", At: now.Unix()}, "attribute_not_exists(pk)", nil); err != nil {
+		if err := t.put("seen", seenRecord{PK: "SEEN#" + id, SK: "SEEN", At: now.Unix(), Fingerprint: ch.Fingerprints[id]}, "attribute_not_exists(pk)", nil); err != nil {
 			return nil, err
 		}
 	}
@@ -265,6 +276,12 @@ func (s *PointsStore) build(a *points.Account, prev int64, isNew bool, ch points
 			return nil, err
 		}
 		t.add("idempotency", it)
+		if rc.Subject != "" {
+			// Erasure finds the member's stored responses through it.
+			if err := t.put("receipt-ref", receiptRefRecord{PK: receiptRefPK(rc.Subject), SK: w.Reservation.StorageKey}, "", nil); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return t, nil
 }
@@ -280,6 +297,8 @@ func conflict(t *txn, err error) error {
 			switch t.names[i] {
 			case "seen":
 				return points.ErrAlreadyApplied
+			case "erased":
+				return errErasedMember
 			case "order":
 				return &fault.Error{Kind: fault.Unavailable, Message: "the order changed meanwhile; retry", Err: errRace}
 			}

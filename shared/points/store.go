@@ -19,8 +19,12 @@ type Change struct {
 	NewOrder bool
 	// Seen lists source ids (return ids, event ids, bonus ids) that must
 	// not have been applied before; they are recorded in the transaction.
-	Seen   []string
-	Events []event.Envelope
+	Seen []string
+	// Fingerprints holds the content fingerprints of Seen ids (see
+	// ReturnFingerprint), stored on their markers so that a later message
+	// reusing the id with other content is told apart from a redelivery.
+	Fingerprints map[string]string
+	Events       []event.Envelope
 }
 
 // Write carries the idempotency receipt of an HTTP write.

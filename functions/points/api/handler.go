@@ -23,8 +23,12 @@ import (
 type Handler struct {
 	// Members confirms that a member exists and is not erased before points
 	// are posted or purchases accepted for it; nil skips the check.
-	Members     Directory
-	Points      points.Store
+	Members Directory
+	Points  points.Store
+	// Intake claims order and return ids with their content and reserves
+	// returned units, so reused ids and returns that cannot apply are
+	// refused at the door.
+	Intake      points.Intake
 	Idempotency idempotency.Store
 	Publisher   queue.EventPublisher
 	// Cursors signs the ledger's pagination cursors.
@@ -128,8 +132,10 @@ type EntriesPage struct {
 }
 
 // Accepted is the response to a purchase or a return: "accepted" (queued
-// for the points worker, EventID names the message) or, for a return the
-// worker already applied, "already_applied" (nothing queued).
+// for the points worker, EventID names the message), "parked" (a return
+// whose order is not applied yet: the worker applies it with the order;
+// nothing queued) or, for a return the worker already applied,
+// "already_applied" (nothing queued).
 type Accepted struct {
 	Status   string `json:"status"`
 	OrderID  string `json:"order_id"`
@@ -514,6 +520,9 @@ func (h *Handler) purchase(ctx context.Context, req apigw.Request) (apigw.Respon
 	if err := h.checkMember(ctx, in.MemberID, "member_id"); err != nil {
 		return apigw.Response{}, err
 	}
+	if err := h.Intake.ClaimOrder(ctx, in, now); err != nil {
+		return apigw.Response{}, err
+	}
 	evID, err := h.enqueue(ctx, event.TypePointsPurchase, now, in)
 	if err != nil {
 		return apigw.Response{}, err
@@ -539,32 +548,31 @@ func (h *Handler) returned(ctx context.Context, req apigw.Request) (apigw.Respon
 	if err := points.ValidateReturn(&in, now); err != nil {
 		return apigw.Response{}, err
 	}
-	o, err := h.Points.Order(ctx, in.OrderID)
-	if fault.Is(err, fault.NotFound) {
-		// Also an order whose purchase is still queued: the POS retries.
-		return apigw.Response{}, &fault.Error{Kind: fault.NotFound,
-			Message: "no processed order has this id; a purchase posted moments ago may still be queued, retry shortly",
-			Fields:  []fault.FieldError{{Field: "order_id", Reason: "unknown order"}}}
-	}
+	claim, err := h.Intake.ClaimReturn(ctx, in, now)
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	// A return the worker already applied is a retry: checking its units
-	// again would count them twice, and there is nothing left to queue.
-	if slices.Contains(o.Returns, in.ReturnID) {
+	in = claim.Return
+	attrs := []any{"return_id", in.ReturnID, "order_id", in.OrderID, "caller", actor(caller), "replay", claim.Replay}
+	switch claim.State {
+	case points.ReturnApplied:
+		// A retry of a return the worker applied: nothing left to queue.
 		return apigw.JSON(http.StatusOK, Accepted{Status: "already_applied", OrderID: in.OrderID, ReturnID: in.ReturnID}), nil
+	case points.ReturnParked:
+		h.Log.InfoContext(ctx, "return parked until its order is applied", attrs...)
+		return apigw.JSON(http.StatusAccepted, Accepted{Status: "parked", OrderID: in.OrderID, ReturnID: in.ReturnID}), nil
+	case points.ReturnRejected:
+		return apigw.Response{}, &fault.Error{Kind: fault.Conflict,
+			Message: "this return was accepted before its order was processed and could not apply to it",
+			Fields:  []fault.FieldError{{Field: "return_id", Reason: "could not apply to its order"}}}
 	}
-	if err := points.CheckReturnAgainst(in, o); err != nil {
-		return apigw.Response{}, err
-	}
-	if in.MemberID == "" {
-		in.MemberID = o.MemberID
-	}
+	// Reserved, new or a replay: queue it (again, in case the first
+	// request stopped between its claim and the queue; the worker applies
+	// it once).
 	evID, err := h.enqueue(ctx, event.TypePointsReturn, now, in)
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	h.Log.InfoContext(ctx, "return accepted", "return_id", in.ReturnID, "order_id", in.OrderID, "member_id", in.MemberID,
-		"event_id", evID, "caller", actor(caller))
+	h.Log.InfoContext(ctx, "return accepted", append(attrs, "member_id", in.MemberID, "event_id", evID)...)
 	return apigw.JSON(http.StatusAccepted, Accepted{Status: "accepted", OrderID: in.OrderID, ReturnID: in.ReturnID, EventID: evID}), nil
 }

@@ -94,6 +94,7 @@ func newFixture(t *testing.T) *fixture {
 	buf, mu := &bytes.Buffer{}, &sync.Mutex{}
 	h := &Handler{
 		Points:      store,
+		Intake:      store,
 		Idempotency: &dynamo.IdempotencyStore{Client: db, Table: table},
 		Publisher:   pub,
 		Cursors:     apigw.Cursors{Key: hkey},

@@ -68,10 +68,12 @@ func newHandler(ctx context.Context) (*Handler, error) {
 		return nil, err
 	}
 	var idem idempotency.Store = &dynamo.IdempotencyStore{Client: db, Table: table}
+	store := &dynamo.PointsStore{Client: db, Table: table, Policy: policy}
 	return &Handler{
 		// Only Status is read: no uniqueness claims, so no HMAC key needed.
 		Members:     &dynamo.MemberStore{Client: db, Table: membersTable},
-		Points:      &dynamo.PointsStore{Client: db, Table: table, Policy: policy},
+		Points:      store,
+		Intake:      store,
 		Idempotency: idem,
 		Publisher:   &queue.Publisher{SQS: sqsClient, Routes: routes},
 		Cursors:     apigw.Cursors{Key: []byte(key)},

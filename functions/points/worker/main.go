@@ -49,8 +49,11 @@ func newHandler() (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	store := &dynamo.PointsStore{Client: db, Table: table, Policy: policy}
 	return &Handler{
-		Store:     &dynamo.PointsStore{Client: db, Table: table, Policy: policy},
+		Store:     store,
+		Intake:    store,
+		Eraser:    store,
 		Outbox:    &dynamo.Outbox{Client: db, Table: table},
 		Publisher: &queue.Publisher{SQS: sqsClient, Routes: routes},
 		Policy:    policy,

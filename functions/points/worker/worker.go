@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -20,7 +21,12 @@ import (
 // inside the transaction that makes it (order id, return id, source id), so
 // a redelivered message is a no-op that succeeds.
 type Handler struct {
-	Store     points.Store
+	Store points.Store
+	// Intake holds the order and return ids accepted at the door, their
+	// fingerprints and the returns parked until their order is applied.
+	Intake points.Intake
+	// Eraser removes an erased member's free text from the ledger.
+	Eraser    points.Eraser
 	Outbox    queue.Outbox
 	Publisher queue.EventPublisher
 	Policy    points.Policy
@@ -32,6 +38,13 @@ type Handler struct {
 	// close are left for redelivery rather than cut off (default 3 s).
 	Margin time.Duration
 }
+
+// Outcomes of a message that succeed without applying it.
+var (
+	errConflictingRedelivery = errors.New("an applied id was reused with other content")
+	errParked                = errors.New("return parked until its order is applied")
+	errReturnRejected        = errors.New("return cannot apply to its order")
+)
 
 // Bonus reasons other domains may request.
 var bonusReasons = map[string]bool{"welcome": true, "birthday": true, "referral": true, "survey": true, "goodwill": true}
@@ -84,6 +97,15 @@ func (h *Handler) message(ctx context.Context, m events.SQSMessage) bool {
 		h.Log.InfoContext(ctx, "applied", attrs...)
 	case errors.Is(err, points.ErrAlreadyApplied):
 		h.Log.InfoContext(ctx, "already applied; redelivery acknowledged", attrs...)
+	case errors.Is(err, errConflictingRedelivery):
+		// Retrying cannot apply it: acknowledge it, loudly.
+		h.Log.ErrorContext(ctx, "conflicting redelivery: the id was applied with other content; not applied",
+			append(attrs, "metric", points.MetricConflictingRedelivery, "error", err.Error())...)
+	case errors.Is(err, errParked):
+		h.Log.InfoContext(ctx, "return parked until its order is applied", attrs...)
+	case errors.Is(err, errReturnRejected):
+		h.Log.ErrorContext(ctx, "return cannot apply to its order; not applied",
+			append(attrs, "metric", points.MetricReturnRejected, "error", err.Error())...)
 	case fault.Is(err, fault.Invalid):
 		h.Log.ErrorContext(ctx, "rejected; the message will reach the DLQ", append(attrs, "error", err.Error())...)
 		return false
@@ -165,6 +187,18 @@ func (h *Handler) purchase(ctx context.Context, env event.Envelope) ([]event.Env
 		}
 		return ch, nil
 	}, points.Write{})
+	if errors.Is(err, points.ErrAlreadyApplied) {
+		if cerr := h.sameOrder(ctx, p); cerr != nil {
+			return nil, cerr
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	// A redelivery too: the first delivery may have stopped before its
+	// parked returns were applied.
+	if perr := h.applyParked(ctx, p.OrderID); perr != nil {
+		return nil, perr
+	}
 	return ch.Events, err
 }
 
@@ -184,9 +218,11 @@ func (h *Handler) referral(a *points.Account, now time.Time) ([]event.Envelope, 
 	return []event.Envelope{ev}, nil
 }
 
-// ret reverses what the returned lines earned. The order must have been
-// applied first (a return may overtake its purchase in the queue: NotFound
-// makes SQS redeliver it later).
+// ret applies a return message. The return is claimed as the intake does
+// (a no-op for one the intake claimed): units reserved on an applied order,
+// or parked until its order is applied, when the worker applying the order
+// applies it. Neither a return that overtook its purchase nor one that can
+// no longer apply fails its message.
 func (h *Handler) ret(ctx context.Context, env event.Envelope) ([]event.Envelope, error) {
 	var r points.Return
 	if err := decode(env, &r); err != nil {
@@ -196,8 +232,34 @@ func (h *Handler) ret(ctx context.Context, env event.Envelope) ([]event.Envelope
 	if err := points.ValidateReturn(&r, now); err != nil {
 		return nil, err
 	}
-	// The intake fills member_id from the order; read the order for it
-	// only when a producer left it out.
+	claim, err := h.Intake.ClaimReturn(ctx, r, now)
+	if err != nil {
+		if e, ok := fault.As(err); ok && e.Kind == fault.Conflict && len(e.Fields) > 0 {
+			if e.Fields[0].Field == "return_id" {
+				return nil, fmt.Errorf("%w: return %s: %s", errConflictingRedelivery, r.ReturnID, e.Message)
+			}
+			return nil, fmt.Errorf("%w: return %s: %s", errReturnRejected, r.ReturnID, e.Message)
+		}
+		return nil, err
+	}
+	switch claim.State {
+	case points.ReturnApplied:
+		return nil, points.ErrAlreadyApplied
+	case points.ReturnRejected:
+		return nil, fmt.Errorf("%w: return %s was rejected when its order was applied", errReturnRejected, r.ReturnID)
+	case points.ReturnParked:
+		// The order may have been applied since the claim was made.
+		if err := h.applyParked(ctx, r.OrderID); err != nil {
+			return nil, err
+		}
+		return nil, errParked
+	}
+	return h.reverse(ctx, claim.Return, claim.Fingerprint, now)
+}
+
+// reverse applies a claimed return: it takes back what the returned lines
+// earned and records the return id with its fingerprint.
+func (h *Handler) reverse(ctx context.Context, r points.Return, fp string, now time.Time) ([]event.Envelope, error) {
 	member := r.MemberID
 	if member == "" {
 		o, err := h.Store.Order(ctx, r.OrderID)
@@ -218,13 +280,83 @@ func (h *Handler) ret(ctx context.Context, env event.Envelope) ([]event.Envelope
 		if err != nil {
 			return points.Change{}, err
 		}
-		ch := points.Change{Order: &o, Seen: []string{"return:" + r.ReturnID}}
+		seen := "return:" + r.ReturnID
+		ch := points.Change{Order: &o, Seen: []string{seen}, Fingerprints: map[string]string{seen: fp}}
 		if e != nil {
 			ch.Entries = []points.Entry{*e}
 		}
 		return ch, nil
 	}, points.Write{})
+	if errors.Is(err, points.ErrAlreadyApplied) {
+		applied, ferr := h.Intake.AppliedReturnFingerprint(ctx, r.ReturnID)
+		if ferr == nil && applied != "" && applied != fp {
+			return nil, fmt.Errorf("%w: return %s", errConflictingRedelivery, r.ReturnID)
+		}
+	}
 	return ch.Events, err
+}
+
+// sameOrder tells a redelivered purchase (nil) from another purchase
+// reusing an applied order id.
+func (h *Handler) sameOrder(ctx context.Context, p points.Purchase) error {
+	applied, err := h.Intake.AppliedOrderFingerprint(ctx, p.OrderID)
+	if err != nil {
+		return err
+	}
+	if applied != points.PurchaseFingerprint(p) {
+		return fmt.Errorf("%w: order %s", errConflictingRedelivery, p.OrderID)
+	}
+	return nil
+}
+
+// applyParked applies the returns parked for an applied order, oldest
+// first: each is reserved on the order and reversed, or rejected when the
+// order cannot take it (logged with a metric). A return is unparked only
+// once it was applied or rejected, so a failure here fails the message and
+// its redelivery picks up where this stopped.
+func (h *Handler) applyParked(ctx context.Context, orderID string) error {
+	parked, err := h.Intake.ParkedReturns(ctx, orderID)
+	if err != nil || len(parked) == 0 {
+		return err
+	}
+	if _, err := h.Store.Order(ctx, orderID); fault.Is(err, fault.NotFound) {
+		return nil // still waiting for its order
+	} else if err != nil {
+		return err
+	}
+	for _, r := range parked {
+		now := h.now()
+		state, reason := h.Intake.PromoteParked(ctx, r, now)
+		switch state {
+		case points.ReturnRejected:
+			msg := "parked return cannot apply to its order; rejected"
+			if reason == nil {
+				msg = "parked return was rejected before"
+			}
+			h.Log.ErrorContext(ctx, msg, "metric", points.MetricReturnRejected, "return_id", r.ReturnID, "order_id", orderID,
+				"error", fmt.Sprint(reason))
+		case points.ReturnReserved:
+			claim, err := h.Intake.ClaimReturn(ctx, r, now)
+			if err != nil {
+				return err
+			}
+			if claim.State == points.ReturnReserved {
+				if _, err := h.reverse(ctx, claim.Return, claim.Fingerprint, now); err != nil && !errors.Is(err, points.ErrAlreadyApplied) {
+					return err
+				}
+			}
+			h.Log.InfoContext(ctx, "parked return applied", "return_id", r.ReturnID, "order_id", orderID)
+		default:
+			if reason == nil {
+				reason = fault.New(fault.Internal, "parked return %s in state %q", r.ReturnID, state)
+			}
+			return reason
+		}
+		if err := h.Intake.Unpark(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // registered grants the welcome bonus once and remembers the referrer. A
@@ -303,8 +435,10 @@ func (h *Handler) bonus(ctx context.Context, env event.Envelope) ([]event.Envelo
 	return ch.Events, err
 }
 
-// erased acknowledges an erasure: the ledger holds member ids, amounts and
-// order references, no personal data, so it keeps its anonymised records.
+// erased removes the free text an erased member's points data holds (staff
+// notes, the member's own redemption reasons) from the ledger and the
+// stored HTTP responses. The anonymised ledger keeps its amounts, kinds and
+// reason codes, so balances and audits still hold.
 func (h *Handler) erased(ctx context.Context, env event.Envelope) error {
 	var d event.MemberErased
 	if err := decode(env, &d); err != nil {
@@ -313,7 +447,11 @@ func (h *Handler) erased(ctx context.Context, env event.Envelope) error {
 	if !validMemberID(d.MemberID) {
 		return fault.Field("member_id", "is required")
 	}
-	h.Log.InfoContext(ctx, "member erased; the ledger holds no personal data to remove")
+	n, err := h.Eraser.EraseFreeText(ctx, d.MemberID)
+	if err != nil {
+		return err
+	}
+	h.Log.InfoContext(ctx, "member erased; free text removed from the ledger", "member_id", d.MemberID, "items_scrubbed", n)
 	return nil
 }
 

@@ -212,10 +212,11 @@ func TestEarnRedeemReturnOverHTTP(t *testing.T) {
 	if ledgerSum(t, member) != a.Net() {
 		t.Errorf("ledger %d ≠ balance %d", ledgerSum(t, member), a.Net())
 	}
-	// A return for an unknown order or line is refused at the door.
-	bad, _ := json.Marshal(points.Return{ReturnID: "RET-x" + member, OrderID: "NOPE-" + member, MemberID: member, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
-	if st, _ := call(t, "POST", "/v1/returns", pos, string(bad)); st != 404 {
-		t.Errorf("unknown order: %d", st)
+	// A return for an order not processed yet is parked; one for an
+	// unknown line of a processed order is refused at the door.
+	early, _ := json.Marshal(points.Return{ReturnID: "RET-x" + member, OrderID: "NOPE-" + member, MemberID: member, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
+	if st, out := call(t, "POST", "/v1/returns", pos, string(early)); st != 202 || out["status"] != "parked" {
+		t.Errorf("return before its order: %d %v", st, out)
 	}
 	badLine, _ := json.Marshal(points.Return{ReturnID: "RET-y" + member, OrderID: order, MemberID: member, Lines: []points.ReturnLine{{LineID: "9", Quantity: 1}}})
 	if st, _ := call(t, "POST", "/v1/returns", pos, string(badLine)); st != 400 {
@@ -394,5 +395,54 @@ func TestWorkerDiedBeforeDeletingTheMessage(t *testing.T) {
 	again, _ := store().Account(context.Background(), member)
 	if again.Available != 201 || again.Stats.TotalOrders != 1 || ledgerSum(t, member) != 201 {
 		t.Errorf("redelivery changed the account: available %d orders %d ledger %d", again.Available, again.Stats.TotalOrders, ledgerSum(t, member))
+	}
+}
+
+// TestReturnsRacingAndOvertakingOverHTTP: concurrent returns for the last
+// unit get one 202 and 409s; a return posted before its purchase is parked
+// and applied once the purchase is; nothing reaches the DLQ.
+func TestReturnsRacingAndOvertakingOverHTTP(t *testing.T) {
+	t.Parallel()
+	member := signup(t)
+	pos := token(t, topology.Service, "")
+	order := "RACE-" + member
+	// A return before its purchase: parked.
+	early, _ := json.Marshal(points.Return{ReturnID: "EARLY-" + member, OrderID: order, Lines: []points.ReturnLine{{LineID: "2", Quantity: 1}}})
+	if st, out := call(t, "POST", "/v1/returns", pos, string(early)); st != 202 || out["status"] != "parked" {
+		t.Fatalf("early return: %d %v", st, out)
+	}
+	body, _ := json.Marshal(purchaseOf(member, order, 20000, 10000)) // 2 units of each line
+	if st, out := call(t, "POST", "/v1/purchases", pos, string(body)); st != 202 {
+		t.Fatalf("purchase: %d %v", st, out)
+	}
+	// 200 + 100 earned, the welcome bonus, and half of line 2 reversed.
+	await(t, member, "purchase and parked return", func(a *points.Account) bool { return a.Available == 100+300-50 })
+	// The same order id with other lines is refused.
+	other, _ := json.Marshal(purchaseOf(member, order, 20000, 10000, 500))
+	if st, out := call(t, "POST", "/v1/purchases", pos, string(other)); st != 409 {
+		t.Errorf("reused order id: %d %v", st, out)
+	}
+	// Line 1 has 2 units; 6 clients race to return one each.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, _ := json.Marshal(points.Return{ReturnID: fmt.Sprintf("R%d-%s", i, member), OrderID: order, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
+			st, _ := call(t, "POST", "/v1/returns", pos, string(r))
+			mu.Lock()
+			statuses[st]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if statuses[202] != 2 || statuses[409] != 4 {
+		t.Fatalf("statuses %v, want two 202 and four 409", statuses)
+	}
+	a := await(t, member, "both accepted returns", func(a *points.Account) bool { return a.Available == 100+300-50-200 })
+	if ledgerSum(t, member) != a.Net() {
+		t.Errorf("ledger %d ≠ balance %d", ledgerSum(t, member), a.Net())
 	}
 }
