@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"clientele/shared/fault"
+	"clientele/shared/ident"
 )
 
 // PurchaseLine is one line of a purchase as a POS or shop sends it.
@@ -73,7 +74,8 @@ type Order struct {
 	Version int64    `json:"version"`
 }
 
-var sourceID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
+// sourceID is the id rule (ident) for order and return ids.
+var sourceID = regexp.MustCompile(ident.Pattern)
 
 var channels = map[string]bool{"store": true, "online": true, "app": true, "social": true}
 
@@ -81,10 +83,12 @@ var channels = map[string]bool{"store": true, "online": true, "app": true, "soci
 func ValidatePurchase(in *Purchase, p Policy, now time.Time) error {
 	var fs fault.Fields
 	if !sourceID.MatchString(in.OrderID) {
-		fs.Add("order_id", "must be 1 to 128 letters, digits or ._:/-")
+		fs.Add("order_id", ident.Rule)
 	}
-	if in.MemberID == "" || len(in.MemberID) > 64 {
+	if in.MemberID == "" {
 		fs.Add("member_id", "is required")
+	} else if !ident.Valid(in.MemberID) {
+		fs.Add("member_id", ident.Rule)
 	}
 	if !channels[in.Channel] {
 		fs.Add("channel", "must be store, online, app or social")
@@ -134,10 +138,13 @@ func ValidatePurchase(in *Purchase, p Policy, now time.Time) error {
 func ValidateReturn(in *Return, now time.Time) error {
 	var fs fault.Fields
 	if !sourceID.MatchString(in.ReturnID) {
-		fs.Add("return_id", "must be 1 to 128 letters, digits or ._:/-")
+		fs.Add("return_id", ident.Rule)
 	}
 	if !sourceID.MatchString(in.OrderID) {
-		fs.Add("order_id", "must be 1 to 128 letters, digits or ._:/-")
+		fs.Add("order_id", ident.Rule)
+	}
+	if in.MemberID != "" && !ident.Valid(in.MemberID) {
+		fs.Add("member_id", ident.Rule)
 	}
 	if in.At.IsZero() {
 		in.At = now.UTC()

@@ -168,7 +168,7 @@ func target(req apigw.Request) (apigw.Caller, string, error) {
 	if err != nil {
 		return caller, "", err
 	}
-	id, err := apigw.PathParam(req, "id")
+	id, err := apigw.PathID(req, "id")
 	if err != nil {
 		return caller, "", err
 	}

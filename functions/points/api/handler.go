@@ -145,7 +145,7 @@ func target(req apigw.Request, kinds ...apigw.CallerKind) (apigw.Caller, string,
 	if err := caller.Allow(kinds...); err != nil {
 		return caller, "", err
 	}
-	id, err := apigw.PathParam(req, "id")
+	id, err := apigw.PathID(req, "id")
 	if err != nil {
 		return caller, "", err
 	}
