@@ -67,20 +67,23 @@ func DecodeJSON(req Request, v any) error {
 }
 
 // DecodeStrict decodes one JSON value from raw into v, rejecting unknown
-// fields and trailing data.
+// fields and trailing data. Every type error and unknown field is reported
+// together, each under its JSON path ("lines[0].quantity"); the fields
+// that did decode are set, so Combine can add the validation errors of the
+// rest.
 func DecodeStrict(raw []byte, v any) error {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return fault.Field("body", "the body is empty")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	var value json.RawMessage
+	if err := dec.Decode(&value); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return fault.Field("body", "unexpected data after the JSON value")
 	}
-	return nil
+	return decodePaths(value, v).Err()
 }
 
 func decodeError(err error) error {
