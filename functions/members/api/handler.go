@@ -112,12 +112,10 @@ func (h *Handler) signup(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.Response{}, err
 	}
 	var in member.SignupInput
-	if err := apigw.DecodeJSON(req, &in); err != nil {
-		return apigw.Response{}, err
-	}
+	decodeErr := apigw.DecodeJSON(req, &in)
 	now := h.now()
 	m, history, err := member.NewMember(in, caller.Kind.String(), now, h.Rules)
-	if err != nil {
+	if err := apigw.Combine(decodeErr, err); err != nil {
 		return apigw.Response{}, err
 	}
 	if in.ReferralCode != "" {
