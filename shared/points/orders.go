@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"clientele/shared/fault"
 	"clientele/shared/ident"
@@ -95,6 +96,8 @@ func ValidatePurchase(in *Purchase, p Policy, now time.Time) error {
 	}
 	if in.Channel == "store" && in.Store == "" {
 		fs.Add("store", "is required for store purchases")
+	} else if utf8.RuneCountInString(in.Store) > 64 {
+		fs.Add("store", "at most 64 characters")
 	}
 	if !p.AcceptsCurrency(in.Currency) {
 		fs.Add("currency", "unknown or unaccepted currency")
@@ -114,11 +117,14 @@ func ValidatePurchase(in *Purchase, p Policy, now time.Time) error {
 		if l.LineID == "" {
 			l.LineID = l.SKU
 		}
-		if l.SKU == "" || len(l.SKU) > 64 {
+		if l.SKU == "" || utf8.RuneCountInString(l.SKU) > 64 {
 			fs.Add(at("sku"), "is required (at most 64 characters)")
 		}
-		if len(l.Category) > 64 {
+		if utf8.RuneCountInString(l.Category) > 64 {
 			fs.Add(at("category"), "at most 64 characters")
+		}
+		if utf8.RuneCountInString(l.LineID) > 64 {
+			fs.Add(at("line_id"), "at most 64 characters")
 		}
 		if l.Quantity <= 0 || l.Quantity > 100000 {
 			fs.Add(at("quantity"), "must be a positive whole number")
@@ -153,8 +159,8 @@ func ValidateReturn(in *Return, now time.Time) error {
 		fs.Add("lines", "must have 1 to 100 lines")
 	}
 	for i, l := range in.Lines {
-		if l.LineID == "" {
-			fs.Add(fmt.Sprintf("lines[%d].line_id", i), "is required")
+		if l.LineID == "" || utf8.RuneCountInString(l.LineID) > 64 {
+			fs.Add(fmt.Sprintf("lines[%d].line_id", i), "is required (at most 64 characters)")
 		}
 		if l.Quantity <= 0 {
 			fs.Add(fmt.Sprintf("lines[%d].quantity", i), "must be a positive whole number")
