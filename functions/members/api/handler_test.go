@@ -140,6 +140,7 @@ func (f *fixture) do(t *testing.T, c call) apigw.Response {
 	if err != nil {
 		t.Fatalf("Serve returned an error: %v", err)
 	}
+	documentedStatuses(t).CheckResponse(t, req.RouteKey, resp.StatusCode, resp.Headers["Content-Type"])
 	return resp
 }
 

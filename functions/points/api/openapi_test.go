@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,4 +91,16 @@ func TestUndocumentedCallersAreForbidden(t *testing.T) {
 	if checked < 18 {
 		t.Fatalf("checked only %d combinations", checked)
 	}
+}
+
+var (
+	specOnce sync.Once
+	spec     openapicheck.Document
+)
+
+// documentedStatuses is the document every fixture response is checked
+// against (see fixture.do).
+func documentedStatuses(t testing.TB) openapicheck.Document {
+	specOnce.Do(func() { spec = openapicheck.Load(t, "../../../docs/openapi.json") })
+	return spec
 }
