@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -75,15 +76,29 @@ func DecodeStrict(raw []byte, v any) error {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return fault.Field("body", "the body is empty")
 	}
+	// The fast path: encoding/json, which stops at the first error.
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	var value json.RawMessage
-	if err := dec.Decode(&value); err != nil {
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, err := dec.Token(); err != io.EOF {
+			return fault.Field("body", "unexpected data after the JSON value")
+		}
+		return nil
+	}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return decodeError(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fault.Field("body", "unexpected data after the JSON value")
+	// A type error or an unknown field: walk the body again to find them
+	// all, each under its JSON path.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv.Elem().SetZero()
 	}
-	return decodePaths(value, v).Err()
+	if fs := decodePaths(raw, v); len(fs) > 0 {
+		return fs.Err()
+	}
+	return decodeError(err)
 }
 
 func decodeError(err error) error {

@@ -123,3 +123,22 @@ func TestCombine(t *testing.T) {
 }
 
 func fe(field, reason string) fault.FieldError { return fault.FieldError{Field: field, Reason: reason} }
+
+// BenchmarkDecodeStrict decodes a 100-line purchase-shaped body.
+func BenchmarkDecodeStrict(b *testing.B) {
+	body := []byte(`{"order_id":"o1","purchased_at":"2026-03-01T12:00:00+08:00","lines":[`)
+	for i := range 100 {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, `{"sku":"SKU-12345","quantity":2}`...)
+	}
+	body = append(body, "]}"...)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		var o order
+		if err := apigw.DecodeStrict(body, &o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
