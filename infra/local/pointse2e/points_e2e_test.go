@@ -24,6 +24,7 @@ import (
 
 	"clientele/infra/local"
 	"clientele/infra/topology"
+	"clientele/shared/apigw/openapicheck"
 	"clientele/shared/dynamo"
 	"clientele/shared/event"
 	"clientele/shared/points"
@@ -78,7 +79,7 @@ func call(t testing.TB, method, path, tok, body string, headers ...string) (int,
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := clientFor(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,4 +395,28 @@ func TestWorkerDiedBeforeDeletingTheMessage(t *testing.T) {
 	if again.Available != 201 || again.Stats.TotalOrders != 1 || ledgerSum(t, member) != 201 {
 		t.Errorf("redelivery changed the account: available %d orders %d ledger %d", again.Available, again.Stats.TotalOrders, ledgerSum(t, member))
 	}
+}
+
+// contract validates every exchange of the tests against docs/openapi.json
+// with kin-openapi (a mismatch fails the call, and so the test); the
+// benchmarks use the plain client, so validation does not weigh on their
+// timings.
+var contract = sync.OnceValues(func() (*http.Client, error) {
+	v, err := openapicheck.LoadValidator("../../../docs/openapi.json")
+	if err != nil {
+		return nil, err
+	}
+	return v.Client(), nil
+})
+
+func clientFor(t testing.TB) *http.Client {
+	t.Helper()
+	if _, bench := t.(*testing.B); bench {
+		return http.DefaultClient
+	}
+	c, err := contract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
