@@ -15,7 +15,7 @@ func PathID(req Request, name string) (string, error) {
 	}
 	if !ident.Valid(v) {
 		return "", &fault.Error{Kind: fault.NotFound, Message: "nothing has this id",
-			Fields: []fault.FieldError{{Field: name, Reason: "no such id: ids " + ident.Rule[len("must be "):]}}}
+			Fields: []fault.FieldError{{Field: name, Reason: "cannot exist: an id " + ident.Rule}}}
 	}
 	return v, nil
 }
