@@ -141,6 +141,9 @@ func (f *fixture) do(t *testing.T, c call) apigw.Response {
 		t.Fatalf("Serve returned an error: %v", err)
 	}
 	documentedStatuses(t).CheckResponse(t, req.RouteKey, resp.StatusCode, resp.Headers["Content-Type"])
+	if err := kinValidator(t).CheckLambda(req, c.tok != nil, resp); err != nil {
+		t.Error(err)
+	}
 	return resp
 }
 

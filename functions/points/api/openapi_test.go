@@ -104,3 +104,17 @@ func documentedStatuses(t testing.TB) openapicheck.Document {
 	specOnce.Do(func() { spec = openapicheck.Load(t, "../../../docs/openapi.json") })
 	return spec
 }
+
+var kinOnce = sync.OnceValues(func() (*openapicheck.Validator, error) {
+	return openapicheck.LoadValidator("../../../docs/openapi.json")
+})
+
+// kinValidator is kin-openapi's view of the document, which every fixture
+// exchange must satisfy too (see fixture.do).
+func kinValidator(t testing.TB) *openapicheck.Validator {
+	v, err := kinOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
