@@ -72,6 +72,9 @@ func firstByte(raw []byte) byte {
 }
 
 func (w *pathWalker) value(path string, raw []byte, v reflect.Value) {
+	if len(w.errs) >= MaxFieldErrors {
+		return // enough to report; the rest of the body is not read
+	}
 	t := v.Type()
 	if reflect.PointerTo(t).Implements(jsonUnmarshaler) || (reflect.PointerTo(t).Implements(textUnmarshaler) && t.Kind() != reflect.String) {
 		w.leaf(path, raw, v)
