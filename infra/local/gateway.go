@@ -457,10 +457,17 @@ func writeMessage(w http.ResponseWriter, status int, message string) int {
 	return status
 }
 
+// writeJSON writes v as API Gateway writes its own answers: compact JSON
+// without a trailing newline (a rejected token gets exactly
+// {"message":"Unauthorized"}).
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"message":"Internal Server Error"}`)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(body)
 }
 
 func remoteIP(r *http.Request) string {

@@ -424,7 +424,7 @@ func (e *scenarios) testUnauthorized(t *testing.T) {
 			h.Set("Authorization", header)
 		}
 		resp, body := e.call(t, "GET", "/v1/echo/abc", nil, "", h)
-		if resp.StatusCode != 401 || strings.TrimSpace(string(body)) != `{"message":"Unauthorized"}` {
+		if resp.StatusCode != 401 || string(body) != `{"message":"Unauthorized"}` || resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s: %d %s, want 401 {\"message\":\"Unauthorized\"}", name, resp.StatusCode, body)
 		}
 	}

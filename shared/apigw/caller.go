@@ -51,6 +51,9 @@ func CallerOf(req Request) (Caller, error) {
 	if c.Subject == "" {
 		return Caller{}, fault.New(fault.Unauthorized, "the token has no subject")
 	}
+	if err := checkSubject(c.Subject); err != nil {
+		return Caller{}, err
+	}
 	c.Scopes = dedupe(append(strings.Fields(claims["scope"]), auth.JWT.Scopes...))
 	c.Groups = append(listClaim(claims["cognito:groups"]), listClaim(claims["groups"])...)
 	switch {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -67,20 +68,37 @@ func DecodeJSON(req Request, v any) error {
 }
 
 // DecodeStrict decodes one JSON value from raw into v, rejecting unknown
-// fields and trailing data.
+// fields and trailing data. Every type error and unknown field is reported
+// together, each under its JSON path ("lines[0].quantity"); the fields
+// that did decode are set, so Combine can add the validation errors of the
+// rest.
 func DecodeStrict(raw []byte, v any) error {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return fault.Field("body", "the body is empty")
 	}
+	// The fast path: encoding/json, which stops at the first error.
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil {
+		if _, err := dec.Token(); err != io.EOF {
+			return fault.Field("body", "unexpected data after the JSON value")
+		}
+		return nil
+	}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return decodeError(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fault.Field("body", "unexpected data after the JSON value")
+	// A type error or an unknown field: walk the body again to find them
+	// all, each under its JSON path.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv.Elem().SetZero()
 	}
-	return nil
+	if fs := decodePaths(raw, v); len(fs) > 0 {
+		return fs.Err()
+	}
+	return decodeError(err)
 }
 
 func decodeError(err error) error {

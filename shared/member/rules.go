@@ -81,7 +81,7 @@ var referralCode = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{8}$`)
 // NormalizeEmail lower-cases and checks an email address.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" || len(s) > 254 {
+	if s == "" || utf8.RuneCountInString(s) > 254 {
 		return "", fmt.Errorf("must be an email address of at most 254 characters")
 	}
 	a, err := mail.ParseAddress(s)
@@ -178,7 +178,7 @@ func consents(in []ConsentInput, defaultSource string, now time.Time, fs *fault.
 		if src == "" {
 			src = defaultSource
 		}
-		if len(src) > 64 {
+		if utf8.RuneCountInString(src) > 64 {
 			fs.Add(at("source"), "at most 64 characters")
 			ok = false
 		}

@@ -5,8 +5,10 @@ import (
 	"regexp"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"clientele/shared/fault"
+	"clientele/shared/ident"
 )
 
 // PurchaseLine is one line of a purchase as a POS or shop sends it.
@@ -86,7 +88,8 @@ const (
 	MaxLineAmount = 100_000_000_000
 )
 
-var sourceID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$`)
+// sourceID is the id rule (ident) for order and return ids.
+var sourceID = regexp.MustCompile(ident.Pattern)
 
 var channels = map[string]bool{"store": true, "online": true, "app": true, "social": true}
 
@@ -96,16 +99,20 @@ var channels = map[string]bool{"store": true, "online": true, "app": true, "soci
 func ValidatePurchase(in *Purchase, p Policy, now time.Time) error {
 	var fs fault.Fields
 	if !sourceID.MatchString(in.OrderID) {
-		fs.Add("order_id", "must be 1 to 128 letters, digits or ._:/-")
+		fs.Add("order_id", ident.Rule)
 	}
-	if in.MemberID == "" || len(in.MemberID) > 64 {
+	if in.MemberID == "" {
 		fs.Add("member_id", "is required")
+	} else if !ident.Valid(in.MemberID) {
+		fs.Add("member_id", ident.Rule)
 	}
 	if !channels[in.Channel] {
 		fs.Add("channel", "must be store, online, app or social")
 	}
 	if in.Channel == "store" && in.Store == "" {
 		fs.Add("store", "is required for store purchases")
+	} else if utf8.RuneCountInString(in.Store) > 64 {
+		fs.Add("store", "at most 64 characters")
 	}
 	if !p.AcceptsCurrency(in.Currency) {
 		fs.Add("currency", "unknown or unaccepted currency")
@@ -128,11 +135,14 @@ func ValidatePurchase(in *Purchase, p Policy, now time.Time) error {
 		if l.LineID == "" {
 			l.LineID = l.SKU
 		}
-		if l.SKU == "" || len(l.SKU) > 64 {
+		if l.SKU == "" || utf8.RuneCountInString(l.SKU) > 64 {
 			fs.Add(at("sku"), "is required (at most 64 characters)")
 		}
-		if len(l.Category) > 64 {
+		if utf8.RuneCountInString(l.Category) > 64 {
 			fs.Add(at("category"), "at most 64 characters")
+		}
+		if utf8.RuneCountInString(l.LineID) > 64 {
+			fs.Add(at("line_id"), "at most 64 characters")
 		}
 		if l.Quantity <= 0 || l.Quantity > MaxLineQuantity {
 			fs.Add(at("quantity"), fmt.Sprintf("must be a whole number from 1 to %d", MaxLineQuantity))
@@ -169,10 +179,13 @@ func earnable(in Purchase, p Policy) bool {
 func ValidateReturn(in *Return, now time.Time) error {
 	var fs fault.Fields
 	if !sourceID.MatchString(in.ReturnID) {
-		fs.Add("return_id", "must be 1 to 128 letters, digits or ._:/-")
+		fs.Add("return_id", ident.Rule)
 	}
 	if !sourceID.MatchString(in.OrderID) {
-		fs.Add("order_id", "must be 1 to 128 letters, digits or ._:/-")
+		fs.Add("order_id", ident.Rule)
+	}
+	if in.MemberID != "" && !ident.Valid(in.MemberID) {
+		fs.Add("member_id", ident.Rule)
 	}
 	if in.At.IsZero() {
 		in.At = now.UTC()
@@ -188,8 +201,8 @@ func returnLines(in Return, fs *fault.Fields) {
 		fs.Add("lines", fmt.Sprintf("must have 1 to %d lines", MaxLines))
 	}
 	for i, l := range in.Lines {
-		if l.LineID == "" {
-			fs.Add(fmt.Sprintf("lines[%d].line_id", i), "is required")
+		if l.LineID == "" || utf8.RuneCountInString(l.LineID) > 64 {
+			fs.Add(fmt.Sprintf("lines[%d].line_id", i), "is required (at most 64 characters)")
 		}
 		if l.Quantity <= 0 || l.Quantity > MaxLineQuantity {
 			fs.Add(fmt.Sprintf("lines[%d].quantity", i), fmt.Sprintf("must be a whole number from 1 to %d", MaxLineQuantity))

@@ -112,12 +112,10 @@ func (h *Handler) signup(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.Response{}, err
 	}
 	var in member.SignupInput
-	if err := apigw.DecodeJSON(req, &in); err != nil {
-		return apigw.Response{}, err
-	}
+	decodeErr := apigw.DecodeJSON(req, &in)
 	now := h.now()
 	m, history, err := member.NewMember(in, caller.Kind.String(), now, h.Rules)
-	if err != nil {
+	if err := apigw.Combine(decodeErr, err); err != nil {
 		return apigw.Response{}, err
 	}
 	if in.ReferralCode != "" {
@@ -168,7 +166,7 @@ func target(req apigw.Request) (apigw.Caller, string, error) {
 	if err != nil {
 		return caller, "", err
 	}
-	id, err := apigw.PathParam(req, "id")
+	id, err := apigw.PathID(req, "id")
 	if err != nil {
 		return caller, "", err
 	}
@@ -201,7 +199,9 @@ func (h *Handler) patch(ctx context.Context, req apigw.Request) (apigw.Response,
 	}
 	var in member.PatchInput
 	if err := apigw.DecodeJSON(req, &in); err != nil {
-		return apigw.Response{}, err
+		// Report the rule violations of the fields that did decode too.
+		scratch := scratchMember()
+		return apigw.Response{}, apigw.Combine(err, member.ApplyPatch(&scratch, in, h.now(), h.Rules))
 	}
 	return h.idempotent(ctx, req, caller, func(res *idempotency.Reservation) (apigw.Response, error) {
 		m, err := h.Members.Update(ctx, id, func(m *member.Member) ([]member.ConsentRecord, error) {
@@ -221,6 +221,13 @@ func (h *Handler) patch(ctx context.Context, req apigw.Request) (apigw.Response,
 	})
 }
 
+// scratchMember stands in for the stored member when a request that failed
+// to decode is validated for the rest of its errors: active, with both an
+// email and a phone, so only the request's own fields can be at fault.
+func scratchMember() member.Member {
+	return member.Member{Status: member.Active, Email: "scratch@example.com", Phone: "+8613800138000", Version: 1}
+}
+
 func (h *Handler) putConsents(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 	caller, id, err := target(req)
 	if err != nil {
@@ -228,7 +235,9 @@ func (h *Handler) putConsents(ctx context.Context, req apigw.Request) (apigw.Res
 	}
 	var in member.ConsentsInput
 	if err := apigw.DecodeJSON(req, &in); err != nil {
-		return apigw.Response{}, err
+		scratch := scratchMember()
+		_, verr := member.ApplyConsents(&scratch, in, caller.Kind.String(), h.now())
+		return apigw.Response{}, apigw.Combine(err, verr)
 	}
 	return h.idempotent(ctx, req, caller, func(res *idempotency.Reservation) (apigw.Response, error) {
 		m, err := h.Members.Update(ctx, id, func(m *member.Member) ([]member.ConsentRecord, error) {

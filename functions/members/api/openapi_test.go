@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"clientele/shared/apigw/openapicheck"
@@ -79,4 +80,30 @@ func TestUndocumentedCallersAreForbidden(t *testing.T) {
 	if checked < 15 {
 		t.Fatalf("checked only %d combinations", checked)
 	}
+}
+
+var (
+	specOnce sync.Once
+	spec     openapicheck.Document
+)
+
+// documentedStatuses is the document every fixture response is checked
+// against (see fixture.do).
+func documentedStatuses(t testing.TB) openapicheck.Document {
+	specOnce.Do(func() { spec = openapicheck.Load(t, "../../../docs/openapi.json") })
+	return spec
+}
+
+var kinOnce = sync.OnceValues(func() (*openapicheck.Validator, error) {
+	return openapicheck.LoadValidator("../../../docs/openapi.json")
+})
+
+// kinValidator is kin-openapi's view of the document, which every fixture
+// exchange must satisfy too (see fixture.do).
+func kinValidator(t testing.TB) *openapicheck.Validator {
+	v, err := kinOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -153,7 +153,7 @@ func target(req apigw.Request, kinds ...apigw.CallerKind) (apigw.Caller, string,
 	if err := caller.Allow(kinds...); err != nil {
 		return caller, "", err
 	}
-	id, err := apigw.PathParam(req, "id")
+	id, err := apigw.PathID(req, "id")
 	if err != nil {
 		return caller, "", err
 	}
@@ -354,11 +354,9 @@ func (h *Handler) redeem(ctx context.Context, req apigw.Request) (apigw.Response
 			Fields:  []fault.FieldError{{Field: idempotency.HeaderName, Reason: "is required"}}}
 	}
 	var in RedemptionInput
-	if err := apigw.DecodeJSON(req, &in); err != nil {
-		return apigw.Response{}, err
-	}
+	decodeErr := apigw.DecodeJSON(req, &in)
 	amount, reason, field, err := in.validate()
-	if err != nil {
+	if err := apigw.Combine(decodeErr, err); err != nil {
 		return apigw.Response{}, err
 	}
 	if err := h.checkMember(ctx, id, "id"); err != nil {
@@ -452,10 +450,8 @@ func (h *Handler) adjust(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.Response{}, err
 	}
 	var in AdjustmentInput
-	if err := apigw.DecodeJSON(req, &in); err != nil {
-		return apigw.Response{}, err
-	}
-	if err := in.validate(); err != nil {
+	decodeErr := apigw.DecodeJSON(req, &in)
+	if err := apigw.Combine(decodeErr, in.validate()); err != nil {
 		return apigw.Response{}, err
 	}
 	if err := h.checkMember(ctx, id, "id"); err != nil {
@@ -510,11 +506,9 @@ func (h *Handler) purchase(ctx context.Context, req apigw.Request) (apigw.Respon
 		return apigw.Response{}, err
 	}
 	var in points.Purchase
-	if err := apigw.DecodeJSON(req, &in); err != nil {
-		return apigw.Response{}, err
-	}
+	decodeErr := apigw.DecodeJSON(req, &in)
 	now := h.now()
-	if err := points.ValidatePurchase(&in, h.Policy, now); err != nil {
+	if err := apigw.Combine(decodeErr, points.ValidatePurchase(&in, h.Policy, now)); err != nil {
 		return apigw.Response{}, err
 	}
 	if err := h.checkMember(ctx, in.MemberID, "member_id"); err != nil {
@@ -541,11 +535,9 @@ func (h *Handler) returned(ctx context.Context, req apigw.Request) (apigw.Respon
 		return apigw.Response{}, err
 	}
 	var in points.Return
-	if err := apigw.DecodeJSON(req, &in); err != nil {
-		return apigw.Response{}, err
-	}
+	decodeErr := apigw.DecodeJSON(req, &in)
 	now := h.now()
-	if err := points.ValidateReturn(&in, now); err != nil {
+	if err := apigw.Combine(decodeErr, points.ValidateReturn(&in, now)); err != nil {
 		return apigw.Response{}, err
 	}
 	claim, err := h.Intake.ClaimReturn(ctx, in, now)

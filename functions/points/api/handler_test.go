@@ -151,6 +151,10 @@ func (f *fixture) do(t *testing.T, c call) apigw.Response {
 	if err != nil {
 		t.Fatalf("Serve returned an error: %v", err)
 	}
+	documentedStatuses(t).CheckResponse(t, req.RouteKey, resp.StatusCode, resp.Headers["Content-Type"])
+	if err := kinValidator(t).CheckLambda(req, c.tok != nil, resp); err != nil {
+		t.Error(err)
+	}
 	return resp
 }
 

@@ -514,7 +514,7 @@ func TestPurchaseBadInput(t *testing.T) {
 		{"negative amount", purchaseBody("POS-"+uniq(), m, line("amount", -500)), serviceToken, 400, "lines[0].amount"},
 		{"zero quantity", purchaseBody("POS-"+uniq(), m, line("quantity", 0)), serviceToken, 400, "lines[0].quantity"},
 		{"negative quantity", purchaseBody("POS-"+uniq(), m, line(), line("sku", "B", "quantity", -1)), serviceToken, 400, "lines[1].quantity"},
-		{"fractional amount", purchaseBody("POS-"+uniq(), m, line("amount", 10.5)), serviceToken, 400, "lines.amount"},
+		{"fractional amount", purchaseBody("POS-"+uniq(), m, line("amount", 10.5)), serviceToken, 400, "lines[0].amount"},
 		{"missing sku", purchaseBody("POS-"+uniq(), m, line("sku", "")), serviceToken, 400, "lines[0].sku"},
 		{"duplicate line", purchaseBody("POS-"+uniq(), m, line(), line()), serviceToken, 400, "lines[1].line_id"},
 		{"unknown currency", withField("currency", "XYZ"), serviceToken, 400, "currency"},

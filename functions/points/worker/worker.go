@@ -12,6 +12,7 @@ import (
 
 	"clientele/shared/event"
 	"clientele/shared/fault"
+	"clientele/shared/ident"
 	"clientele/shared/logging"
 	"clientele/shared/points"
 	"clientele/shared/queue"
@@ -148,7 +149,8 @@ func decode(env event.Envelope, v any) error {
 	return nil
 }
 
-func validMemberID(id string) bool { return id != "" && len(id) <= 64 }
+// validMemberID is the one id rule (shared/ident) the intake applies too.
+func validMemberID(id string) bool { return ident.Valid(id) }
 
 // purchase earns an order's points once: the order record is created in the
 // same transaction and fails it when the order was seen.

@@ -17,6 +17,7 @@ import (
 
 	"clientele/infra/local"
 	"clientele/infra/topology"
+	"clientele/shared/apigw/openapicheck"
 	"clientele/shared/dynamo"
 )
 
@@ -103,7 +104,7 @@ func call(t testing.TB, method, path, tok, body string, headers ...string) reply
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := clientFor(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,4 +259,28 @@ func TestOutboxRelayScheduleRuns(t *testing.T) {
 	if st := stack.Stats("outbox-relay"); st.Invocations < 1 || st.Errors != 0 {
 		t.Errorf("outbox-relay stats = %+v", st)
 	}
+}
+
+// contract validates every exchange of the tests against docs/openapi.json
+// with kin-openapi (a mismatch fails the call, and so the test); the
+// benchmarks use the plain client, so validation does not weigh on their
+// timings.
+var contract = sync.OnceValues(func() (*http.Client, error) {
+	v, err := openapicheck.LoadValidator("../../../docs/openapi.json")
+	if err != nil {
+		return nil, err
+	}
+	return v.Client(), nil
+})
+
+func clientFor(t testing.TB) *http.Client {
+	t.Helper()
+	if _, bench := t.(*testing.B); bench {
+		return http.DefaultClient
+	}
+	c, err := contract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

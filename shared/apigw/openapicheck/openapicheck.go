@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -132,5 +133,68 @@ func (d Document) CheckBody(t testing.TB, schema string, body map[string]any) {
 		if _, ok := body[k]; !ok {
 			t.Errorf("required field %q of %s missing from the response", k, schema)
 		}
+	}
+}
+
+// MaxLengths returns the maxLength of every string property of the named
+// schemas that has one, keyed "Schema.property".
+func (d Document) MaxLengths(t testing.TB, schemas ...string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, name := range schemas {
+		s, ok := d.Components.Schemas[name]
+		if !ok {
+			t.Fatalf("no schema %s", name)
+		}
+		for prop, raw := range s.Properties {
+			var p struct {
+				MaxLength *int `json:"maxLength"`
+			}
+			if err := json.Unmarshal(raw, &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.MaxLength != nil {
+				out[name+"."+prop] = *p.MaxLength
+			}
+		}
+	}
+	return out
+}
+
+// Statuses returns the response statuses documented for a route key
+// ("GET /v1/members/{id}").
+func (d Document) Statuses(t testing.TB, routeKey string) []string {
+	t.Helper()
+	method, path, _ := strings.Cut(routeKey, " ")
+	raw, ok := d.Paths[path][strings.ToLower(method)]
+	if !ok {
+		t.Fatalf("%s is not documented", routeKey)
+	}
+	var op struct {
+		Responses map[string]json.RawMessage `json:"responses"`
+	}
+	if err := json.Unmarshal(raw, &op); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, 0, len(op.Responses))
+	for k := range op.Responses {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CheckResponse fails the test unless the status is documented for the
+// route and an error status comes as problem+json. Function tests call it
+// on every response they see, so a status a function can return and the
+// document does not list shows up in the tests that provoke it.
+func (d Document) CheckResponse(t testing.TB, routeKey string, status int, contentType string) {
+	t.Helper()
+	documented := d.Statuses(t, routeKey)
+	if !slices.Contains(documented, strconv.Itoa(status)) {
+		t.Errorf("%s answered %d, which docs/openapi.json does not list (it lists %v)", routeKey, status, documented)
+	}
+	if status >= 400 && contentType != "application/problem+json" {
+		t.Errorf("%s answered %d as %q, want application/problem+json", routeKey, status, contentType)
 	}
 }
