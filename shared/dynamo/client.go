@@ -140,6 +140,12 @@ func isTransactionConflict(reasons []string) bool {
 
 // backoff sleeps for a jittered, exponentially growing delay before retry
 // attempt n (0-based), or returns the context's error.
+// maxRaceRetries is how often a read-modify-write that lost an optimistic
+// race on an item's version is retried before the caller gets a conflict.
+// With the jittered backoff below it spans several seconds, enough for a
+// few dozen writers on one hot item.
+const maxRaceRetries = 12
+
 func backoff(ctx context.Context, n int) error {
 	base := 10 * time.Millisecond << min(n, 6)
 	d := base/2 + time.Duration(rand.Int64N(int64(base)))

@@ -355,7 +355,7 @@ func (s *MemberStore) Update(ctx context.Context, id string, fn func(*member.Mem
 		if err == nil {
 			return next, nil
 		}
-		if e, ok := fault.As(err); ok && e.Err == errRace && attempt < 8 {
+		if e, ok := fault.As(err); ok && e.Err == errRace && attempt < maxRaceRetries {
 			if berr := backoff(ctx, attempt); berr != nil {
 				return member.Member{}, translate(berr, "update member")
 			}
@@ -444,7 +444,7 @@ func (s *MemberStore) Erase(ctx context.Context, id string, at time.Time, w memb
 		if err == nil {
 			break
 		}
-		if e, ok := fault.As(err); ok && e.Err == errRace && attempt < 8 {
+		if e, ok := fault.As(err); ok && e.Err == errRace && attempt < maxRaceRetries {
 			if berr := backoff(ctx, attempt); berr != nil {
 				return member.Member{}, translate(berr, "erase member")
 			}

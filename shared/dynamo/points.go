@@ -190,7 +190,7 @@ func (s *PointsStore) Apply(ctx context.Context, memberID string, fn func(*point
 		if errors.Is(err, points.ErrAlreadyApplied) {
 			return nil, points.Change{}, err
 		}
-		if e, ok := fault.As(err); ok && e.Err == errRace && attempt < 12 {
+		if e, ok := fault.As(err); ok && e.Err == errRace && attempt < maxRaceRetries {
 			if berr := backoff(ctx, attempt); berr != nil {
 				return nil, points.Change{}, translate(berr, "apply points change")
 			}
