@@ -905,11 +905,9 @@ func (s *SurveyStore) LoadScores(ctx context.Context, history []survey.Definitio
 	if !ok {
 		return nil, fault.Field("version", "not a version of the survey")
 	}
-	var versions []int
+	versions := []int{d.Version}
 	for _, x := range d.Questions {
-		if x.Kind.Scaled() {
-			versions = append(versions, survey.Versions(history, x.ID, d.Version, q.Across)...)
-		}
+		versions = append(versions, survey.Versions(history, x.ID, d.Version, q.Across)...)
 	}
 	slices.Sort(versions)
 	versions = slices.Compact(versions)
