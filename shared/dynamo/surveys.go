@@ -126,7 +126,7 @@ type surveyNonceRecord struct {
 	PK         string `dynamodbav:"pk"`
 	SK         string `dynamodbav:"sk"`
 	ResponseID string `dynamodbav:"response_id"`
-	ExpiresAt  int64  `dynamodbav:"expires_at"`
+	ExpiresAt  int64  `dynamodbav:"expires_at,omitempty"`
 }
 
 type surveyMemberLinkRecord struct {
@@ -293,38 +293,66 @@ func cellAdd(d survey.Definition, qs []int, contrib map[string]survey.Tally) (st
 	return "ADD " + strings.Join(terms, ", "), vals
 }
 
-// cellTallies decodes the tallies of one cell part item.
+// cellTallies decodes the tallies of one cell part item. It visits the
+// item's attributes once (only nonzero numbers are stored).
 func cellTallies(d survey.Definition, qs []int, item map[string]types.AttributeValue) map[string]survey.Tally {
-	num := func(name string) int64 {
-		if v, ok := item[name].(*types.AttributeValueMemberN); ok {
-			n, _ := strconv.ParseInt(v.Value, 10, 64)
-			return n
-		}
-		return 0
-	}
-	out := make(map[string]survey.Tally, len(qs))
-	for _, i := range qs {
-		if i >= len(d.Questions) {
+	ts := make([]survey.Tally, len(d.Questions))
+	for name, av := range item {
+		n, ok := av.(*types.AttributeValueMemberN)
+		if !ok || len(name) < 3 || name[0] != 'q' {
 			continue
 		}
-		q := d.Questions[i]
-		p := "q" + strconv.Itoa(i)
-		var t survey.Tally
-		t.Answered, t.Skipped = num(p+"a"), num(p+"s")
-		for v := range t.Counts {
-			t.Counts[v] = num(p + "v" + strconv.Itoa(v))
+		j := 1
+		for j < len(name) && name[j] >= '0' && name[j] <= '9' {
+			j++
 		}
-		for j, c := range q.Choices {
-			if n := num(p + "c" + strconv.Itoa(j)); n != 0 {
+		i, err := strconv.Atoi(name[1:j])
+		if err != nil || i >= len(ts) || j == len(name) {
+			continue
+		}
+		v, err := strconv.ParseInt(n.Value, 10, 64)
+		if err != nil {
+			continue
+		}
+		t := &ts[i]
+		switch field := name[j:]; field {
+		case "a":
+			t.Answered = v
+		case "s":
+			t.Skipped = v
+		case "dn":
+			t.Drivers.N = v
+		case "dx":
+			t.Drivers.X = v
+		case "dy":
+			t.Drivers.Y = v
+		case "dxx":
+			t.Drivers.XX = v
+		case "dyy":
+			t.Drivers.YY = v
+		case "dxy":
+			t.Drivers.XY = v
+		default:
+			k, err := strconv.Atoi(field[1:])
+			if err != nil || k < 0 {
+				continue
+			}
+			switch {
+			case field[0] == 'v' && k < len(t.Counts):
+				t.Counts[k] = v
+			case field[0] == 'c' && k < len(d.Questions[i].Choices):
 				if t.Choices == nil {
 					t.Choices = map[string]int64{}
 				}
-				t.Choices[c.ID] = n
+				t.Choices[d.Questions[i].Choices[k].ID] = v
 			}
 		}
-		t.Drivers = survey.DriverSums{N: num(p + "dn"), X: num(p + "dx"), Y: num(p + "dy"),
-			XX: num(p + "dxx"), YY: num(p + "dyy"), XY: num(p + "dxy")}
-		out[q.ID] = t
+	}
+	out := make(map[string]survey.Tally, len(qs))
+	for _, i := range qs {
+		if i < len(d.Questions) {
+			out[d.Questions[i].ID] = ts[i]
+		}
 	}
 	return out
 }
@@ -553,6 +581,10 @@ func (s *SurveyStore) RecordResponse(ctx context.Context, w SurveyResponseWrite)
 			if terr := translate(err, "record response"); !fault.Is(terr, fault.Unavailable) {
 				return false, terr
 			}
+		case slices.ContainsFunc(reasons, func(r string) bool {
+			return r != "" && r != "None" && r != "ConditionalCheckFailed" && r != "TransactionConflict"
+		}):
+			return false, fault.Wrap(fault.Internal, err, "record response: %v", reasons)
 		case !isTransactionConflict(reasons) || slices.Contains(reasons, "ConditionalCheckFailed"):
 			dup, rerr := s.refused(ctx, w, c, hash)
 			if !fault.Is(rerr, fault.Unavailable) {
@@ -602,7 +634,11 @@ func (s *SurveyStore) responseTxn(w SurveyResponseWrite, hash string) (*txn, err
 		return nil, err
 	}
 	if w.Nonce != "" {
-		if err := t.put("nonce", surveyNonceRecord{PK: surveyNoncePK(w.Nonce), SK: "NONCE", ResponseID: w.ID, ExpiresAt: w.NonceExpires.Unix()},
+		var exp int64
+		if !w.NonceExpires.IsZero() {
+			exp = w.NonceExpires.Unix()
+		}
+		if err := t.put("nonce", surveyNonceRecord{PK: surveyNoncePK(w.Nonce), SK: "NONCE", ResponseID: w.ID, ExpiresAt: exp},
 			"attribute_not_exists(pk)", nil); err != nil {
 			return nil, err
 		}

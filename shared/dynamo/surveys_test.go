@@ -491,7 +491,7 @@ func TestSurveyScoresThroughStoreEqualRecomputation(t *testing.T) {
 	want := survey.NewAggregates(s.Zone)
 	var raw []survey.Response
 	var writes []dynamo.SurveyResponseWrite
-	for i := range 160 {
+	for i := range 80 {
 		d := hist[rng.IntN(2)]
 		pick := func(lo, hi int) int {
 			if rng.IntN(4) == 0 {
