@@ -15,6 +15,7 @@ import (
 	_ "time/tzdata" // the zones of the tests, whatever the machine has
 
 	"clientele/shared/dynamo"
+	"clientele/shared/dynamo/dynamotest"
 	"clientele/shared/event"
 	"clientele/shared/fault"
 	"clientele/shared/survey"
@@ -282,14 +283,40 @@ func TestSurveyRedeliveryCountsOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := surveyStore(t, "Asia/Shanghai")
+	// A table of its own, so its outbox holds only this test's events.
+	own, err := dynamotest.NewTable(ctx, db, "survey-outbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Table = own
 	d := newSurvey(t, s, surveyInput("order"))
 	r := validResponse(t, d, answers{nps: 9, csat: 5, ces: 6, why: "great"}, survey.Respondent{MemberID: "m1", OrderID: "o1", Store: "S1", Channel: "store", At: surveyNow})
 	w := dynamo.SurveyResponseWrite{ID: "r-" + d.ID, Definition: d, Response: r, Nonce: "n-" + d.ID, NonceExpires: surveyNow.Add(time.Hour)}
+	// Each delivery brings its own follow-up event (a worker builds a new
+	// envelope each time); only the first one's reaches the outbox.
+	var events []string
 	for i := range 4 {
+		ev, err := event.New("survey.follow_up_requested", "test", time.Now(), map[string]string{"response_id": w.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev.ID)
+		w.Events = []event.Envelope{ev}
 		dup, err := s.RecordResponse(ctx, w)
 		if err != nil || dup != (i > 0) {
 			t.Fatalf("delivery %d: duplicate %v, %v", i+1, dup, err)
 		}
+	}
+	pending, err := (&dynamo.Outbox{Client: db, Table: own}).Pending(ctx, time.Now().Add(time.Hour), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inOutbox := map[string]bool{}
+	for _, e := range pending {
+		inOutbox[e.ID] = true
+	}
+	if !inOutbox[events[0]] || inOutbox[events[1]] || inOutbox[events[2]] || inOutbox[events[3]] {
+		t.Fatalf("outbox holds %v of the deliveries' events %v, want only the first", inOutbox, events)
 	}
 	if tl := npsTally(t, s, d); tl.Answered != 1 || tl.Counts[9] != 1 {
 		t.Fatalf("after 3 redeliveries: answered %d, counts %v", tl.Answered, tl.Counts)
@@ -297,7 +324,7 @@ func TestSurveyRedeliveryCountsOnce(t *testing.T) {
 	// Another content under the same id: a conflict naming the field.
 	other := w
 	other.Response = validResponse(t, d, answers{nps: 3}, survey.Respondent{MemberID: "m1", OrderID: "o1", Store: "S1", Channel: "store", At: surveyNow})
-	_, err := s.RecordResponse(ctx, other)
+	_, err = s.RecordResponse(ctx, other)
 	conflictField(t, err, "answers[0]")
 	other.Response = r
 	other.Response.Store = "S2"
