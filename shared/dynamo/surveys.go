@@ -922,6 +922,9 @@ type cellSpan struct {
 	series survey.SeriesKey
 	from   string
 	to     string
+	// only, when set, is the one question read (by projection): a store's
+	// series serves the ranking and per-store changes of the headline.
+	only string
 }
 
 // LoadScores reads the cells a scores query needs into aggregates, on
@@ -954,29 +957,40 @@ func (s *SurveyStore) LoadScores(ctx context.Context, history []survey.Definitio
 		channel = survey.All
 	}
 	var spans []cellSpan
+	addSpans := func(k survey.SeriesKey, only string) {
+		if len(months) > 0 {
+			spans = append(spans, cellSpan{k, "M#" + months[0].String(), "M#" + months[len(months)-1].String() + "#~", only})
+		}
+		for _, run := range dayRuns(days) {
+			spans = append(spans, cellSpan{k, "D#" + run[0].String(), "D#" + run[1].String() + "#~", only})
+		}
+	}
+	// Without a store set, scores, drivers, trend and change read the
+	// every-store series; only the headline's ranking and per-store changes
+	// read each store's series, and only the headline question of it.
+	headline := survey.Versions(history, q.Question, d.Version, q.Across)
 	registered := map[survey.SeriesKey]bool{}
 	for _, v := range versions {
-		stores := slices.Clone(q.Stores)
-		if len(stores) == 0 {
-			stores = []string{survey.All}
-			st, err := s.versionStores(ctx, d.ID, v)
-			if err != nil {
-				return nil, err
+		if len(q.Stores) > 0 {
+			stores := slices.Clone(q.Stores)
+			slices.Sort(stores)
+			for _, st := range slices.Compact(stores) {
+				addSpans(survey.SeriesKey{Survey: d.ID, Version: v, Store: st, Channel: channel}, "")
 			}
-			for _, x := range st {
-				registered[survey.SeriesKey{Survey: d.ID, Version: v, Store: x, Channel: channel}] = true
-			}
-			stores = append(stores, st...)
+			continue
 		}
-		slices.Sort(stores)
-		for _, st := range slices.Compact(stores) {
-			k := survey.SeriesKey{Survey: d.ID, Version: v, Store: st, Channel: channel}
-			if len(months) > 0 {
-				spans = append(spans, cellSpan{k, "M#" + months[0].String(), "M#" + months[len(months)-1].String() + "#~"})
-			}
-			for _, run := range dayRuns(days) {
-				spans = append(spans, cellSpan{k, "D#" + run[0].String(), "D#" + run[1].String() + "#~"})
-			}
+		addSpans(survey.SeriesKey{Survey: d.ID, Version: v, Store: survey.All, Channel: channel}, "")
+		if _, ok := byVersion[v].Question(q.Question); !ok || !slices.Contains(headline, v) {
+			continue
+		}
+		st, err := s.versionStores(ctx, d.ID, v)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range st {
+			k := survey.SeriesKey{Survey: d.ID, Version: v, Store: x, Channel: channel}
+			registered[k] = true
+			addSpans(k, q.Question)
 		}
 	}
 
@@ -990,7 +1004,7 @@ func (s *SurveyStore) LoadScores(ctx context.Context, history []survey.Definitio
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			items, err := s.queryCells(ctx, sp)
+			items, err := s.queryCells(ctx, sp, byVersion[sp.series.Version])
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -1015,6 +1029,9 @@ func (s *SurveyStore) LoadScores(ctx context.Context, history []survey.Definitio
 					continue
 				}
 				for qid, t := range cellTallies(dv, parts[part], it) {
+					if sp.only != "" && qid != sp.only {
+						continue
+					}
 					k := sp.series
 					k.Question = qid
 					switch f[0] {
@@ -1045,11 +1062,8 @@ func (s *SurveyStore) LoadScores(ctx context.Context, history []survey.Definitio
 		if loaded[k] {
 			continue
 		}
-		for _, x := range byVersion[k.Version].Questions {
-			kk := k
-			kk.Question = x.ID
-			agg.LoadMonth(kk, q.From.Month(), survey.Tally{})
-		}
+		k.Question = q.Question
+		agg.LoadMonth(k, q.From.Month(), survey.Tally{})
 	}
 	return agg, nil
 }
@@ -1099,8 +1113,8 @@ func dayRuns(days []survey.Day) [][2]survey.Day {
 	return out
 }
 
-func (s *SurveyStore) queryCells(ctx context.Context, sp cellSpan) ([]map[string]types.AttributeValue, error) {
-	p := dynamodb.NewQueryPaginator(s.Client, &dynamodb.QueryInput{
+func (s *SurveyStore) queryCells(ctx context.Context, sp cellSpan, d survey.Definition) ([]map[string]types.AttributeValue, error) {
+	in := &dynamodb.QueryInput{
 		TableName:              aws.String(s.Table),
 		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :a AND :b"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -1108,7 +1122,19 @@ func (s *SurveyStore) queryCells(ctx context.Context, sp cellSpan) ([]map[string
 			":a":  &types.AttributeValueMemberS{Value: sp.from},
 			":b":  &types.AttributeValueMemberS{Value: sp.to},
 		},
-	})
+	}
+	if sp.only != "" {
+		// The headline's answered, skipped and value counts: what a
+		// score needs (its drivers and choices are not ranked).
+		i := slices.IndexFunc(d.Questions, func(x survey.Question) bool { return x.ID == sp.only })
+		p := "q" + strconv.Itoa(i)
+		names := []string{"sk", p + "a", p + "s"}
+		for v := range survey.MaxScale + 1 {
+			names = append(names, p+"v"+strconv.Itoa(v))
+		}
+		in.ProjectionExpression = aws.String(strings.Join(names, ", "))
+	}
+	p := dynamodb.NewQueryPaginator(s.Client, in)
 	var out []map[string]types.AttributeValue
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
