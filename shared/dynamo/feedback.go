@@ -356,7 +356,9 @@ func (s *FeedbackStore) writeCreate(ctx context.Context, c *feedback.Case, d Cas
 			}})
 		}
 	}
-	s.countChange(t, nil, c)
+	if err := s.countChange(t, nil, c); err != nil {
+		return err
+	}
 	if err := addEvents(t, w.Events); err != nil {
 		return err
 	}
@@ -412,6 +414,8 @@ func caseConflict(t *txn, err error) error {
 			return &fault.Error{Kind: fault.Unavailable, Message: "a concurrent change touched the same case; retry", Err: errRace}
 		case "case":
 			return &fault.Error{Kind: fault.Conflict, Message: "a case with this id exists", Fields: []fault.FieldError{{Field: "id", Reason: "taken"}}, Err: err}
+		case "cluster-count":
+			return &fault.Error{Kind: fault.NotFound, Message: "no such cluster", Fields: []fault.FieldError{{Field: "cluster", Reason: "no such cluster"}}, Err: err}
 		case "cluster-key":
 			return &fault.Error{Kind: fault.Conflict, Message: "the cluster key is taken", Err: errClusterTaken}
 		}
@@ -438,13 +442,9 @@ func idxPK(dim, value string) string { return "FBIDX#" + dim + "#" + value }
 // indexItems adds the puts of the case's index items and the deletes of the
 // stale ones (in old but no longer wanted); it returns the new list.
 func (s *FeedbackStore) indexItems(t *txn, c *feedback.Case, old []string) ([]string, error) {
-	due := time.Time{}
-	if s.SLA != nil {
-		st, err := s.SLA(c)
-		if err != nil {
-			return nil, err
-		}
-		due = st.NextDue()
+	due, _, err := s.slaOf(c)
+	if err != nil {
+		return nil, err
 	}
 	rec := caseIndexRecord{ID: c.ID, Status: string(c.Status), Priority: string(c.Priority), Category: string(c.Category),
 		Type: string(c.Type), Team: c.Team, Store: c.Store, Cluster: c.ClusterID, Channel: string(c.Channel),
@@ -475,6 +475,19 @@ func (s *FeedbackStore) indexItems(t *txn, c *feedback.Case, old []string) ([]st
 		}
 	}
 	return keys, nil
+}
+
+// slaOf returns the case's next due time and whether its SLA shows a
+// breach (zero and false without an SLA function).
+func (s *FeedbackStore) slaOf(c *feedback.Case) (time.Time, bool, error) {
+	if s.SLA == nil || c == nil {
+		return time.Time{}, false, nil
+	}
+	st, err := s.SLA(c)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return st.NextDue(), st.Breached(), nil
 }
 
 // isoWeek names the ISO week of t in UTC ("2026-W49").
@@ -515,16 +528,29 @@ func (s *FeedbackStore) add(t *txn, name, pk, sk string, adds map[string]int64) 
 
 // countChange adds the report counters, the burst day counters and the
 // cluster's case count a change from before (nil: a new case) to after
-// moves. Each counter moves once per case: received at creation; type,
-// category and priority at triage (and the day counters of its cluster
-// keys); resolved at the first resolution; a cluster's count when the case
-// joins it.
-func (s *FeedbackStore) countChange(t *txn, before, after *feedback.Case) {
+// moves. Each counter moves once per case: received, channel and store at
+// creation; type, category and priority at triage (and the day counters of
+// its cluster keys); the time to first response at the first agent reply;
+// resolved and the time to resolution at the first resolution; breached
+// when a stored version first shows an SLA breach; a cluster's count when
+// the case joins it. Durations go into DurationSketch buckets kept as
+// counters ("first_response" and "resolution" by bucket index).
+func (s *FeedbackStore) countChange(t *txn, before, after *feedback.Case) error {
 	week := "FBREPORT#" + isoWeek(after.CreatedAt)
 	shard := strconv.Itoa(shardOf(after.ID))
 	bump := func(dim, value string) {
 		if value != "" {
 			s.add(t, "report", week, dim+"#"+value+"#"+shard, map[string]int64{"n": 1})
+		}
+	}
+	sketch := func(dim string, d time.Duration) {
+		var sk feedback.DurationSketch
+		sk.Add(d)
+		for b := range sk.Counts {
+			bump(dim, strconv.Itoa(b))
+		}
+		if sk.Zero > 0 {
+			bump(dim, "zero")
 		}
 	}
 	if before == nil {
@@ -541,24 +567,51 @@ func (s *FeedbackStore) countChange(t *txn, before, after *feedback.Case) {
 			s.add(t, "counter", "FBCOUNT#"+k, day, map[string]int64{"n": 1})
 		}
 	}
-	if after.Status == feedback.StatusResolved && !wasResolved(before) {
-		bump("resolved", "all")
-	}
-	if after.ClusterID != "" && (before == nil || before.ClusterID == "") {
-		s.add(t, "cluster-count", "FBCL#"+after.ClusterID, "CLUSTER", map[string]int64{"cases": 1})
-	}
-}
-
-func wasResolved(c *feedback.Case) bool {
-	if c == nil {
-		return false
-	}
-	for _, h := range c.History {
-		if h.Kind == feedback.EntryStatus && h.Status == feedback.StatusResolved {
-			return true
+	if at, ok := firstAt(after, feedback.EntryAgentReply, ""); ok {
+		if _, was := firstAt(before, feedback.EntryAgentReply, ""); !was {
+			sketch("first_response", at.Sub(after.CreatedAt))
 		}
 	}
-	return false
+	if at, ok := firstAt(after, feedback.EntryStatus, feedback.StatusResolved); ok {
+		if _, was := firstAt(before, feedback.EntryStatus, feedback.StatusResolved); !was {
+			bump("resolved", "all")
+			sketch("resolution", at.Sub(after.CreatedAt))
+		}
+	}
+	_, breachedAfter, err := s.slaOf(after)
+	if err != nil {
+		return err
+	}
+	_, breachedBefore, err := s.slaOf(before)
+	if err != nil {
+		return err
+	}
+	if breachedAfter && !breachedBefore {
+		bump("breached", "all")
+	}
+	if after.ClusterID != "" && (before == nil || before.ClusterID == "") {
+		t.add("cluster-count", types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.Table), Key: key("FBCL#"+after.ClusterID, "CLUSTER"),
+			UpdateExpression:          aws.String("ADD cases :one"),
+			ConditionExpression:       aws.String("attribute_exists(body)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}},
+		}})
+	}
+	return nil
+}
+
+// firstAt finds the first history entry of a kind (and status, for status
+// entries) in c (nil: none).
+func firstAt(c *feedback.Case, kind feedback.EntryKind, status feedback.Status) (time.Time, bool) {
+	if c == nil {
+		return time.Time{}, false
+	}
+	for _, h := range c.History {
+		if h.Kind == kind && (status == "" || h.Status == status) {
+			return h.At, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // Update applies fn to the case and writes the result, its history and
@@ -621,7 +674,9 @@ func (s *FeedbackStore) writeUpdate(ctx context.Context, before, after *feedback
 	if err := s.putCase(t, after, indexed, rec.Version); err != nil {
 		return err
 	}
-	s.countChange(t, before, after)
+	if err := s.countChange(t, before, after); err != nil {
+		return err
+	}
 	if err := addEvents(t, w.Events); err != nil {
 		return err
 	}

@@ -243,11 +243,22 @@ func (s *FeedbackStore) DayCounts(ctx context.Context, countKey string, first, l
 	return counts, nil
 }
 
-// Report returns a week's counters ("2026-W49", ISO weeks in UTC by case
-// creation) by dimension and value: received/all, channel, store, type,
-// category, priority, resolved/all. It sums the shards of each counter.
-func (s *FeedbackStore) Report(ctx context.Context, week string) (map[string]map[string]int64, error) {
-	out := map[string]map[string]int64{}
+// FeedbackReport is a week's report aggregates.
+type FeedbackReport struct {
+	// Counts by dimension and value: received/all, channel, store, type,
+	// category, priority, resolved/all, breached/all.
+	Counts map[string]map[string]int64 `json:"counts"`
+	// FirstResponse and Resolution are the sketches of the times from
+	// creation to the first agent reply and to the first resolution, for
+	// medians and 90th percentiles.
+	FirstResponse feedback.DurationSketch `json:"first_response"`
+	Resolution    feedback.DurationSketch `json:"resolution"`
+}
+
+// Report returns a week's aggregates ("2026-W49": ISO weeks in UTC, by
+// case creation), summing the shards of each counter: one query, no scan.
+func (s *FeedbackStore) Report(ctx context.Context, week string) (FeedbackReport, error) {
+	rep := FeedbackReport{Counts: map[string]map[string]int64{}}
 	p := dynamodb.NewQueryPaginator(s.Client, &dynamodb.QueryInput{
 		TableName:              aws.String(s.Table),
 		KeyConditionExpression: aws.String("pk = :pk"),
@@ -259,25 +270,41 @@ func (s *FeedbackStore) Report(ctx context.Context, week string) (map[string]map
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, translate(err, "query report")
+			return FeedbackReport{}, translate(err, "query report")
 		}
 		var recs []counterRecord
 		if err := attributevalue.UnmarshalListOfMaps(page.Items, &recs); err != nil {
-			return nil, fault.Wrap(fault.Internal, err, "unmarshal report")
+			return FeedbackReport{}, fault.Wrap(fault.Internal, err, "unmarshal report")
 		}
 		for _, r := range recs {
 			i := strings.LastIndex(r.SK, "#")
-			dim, value, ok := strings.Cut(r.SK[:max(i, 0)], "#")
-			if _, err := strconv.Atoi(r.SK[i+1:]); i < 0 || !ok || err != nil {
+			if i < 0 {
 				continue
 			}
-			if out[dim] == nil {
-				out[dim] = map[string]int64{}
+			dim, value, ok := strings.Cut(r.SK[:i], "#")
+			if _, err := strconv.Atoi(r.SK[i+1:]); !ok || err != nil {
+				continue
 			}
-			out[dim][value] += r.N
+			switch dim {
+			case "first_response", "resolution":
+				sk := &rep.FirstResponse
+				if dim == "resolution" {
+					sk = &rep.Resolution
+				}
+				if value == "zero" {
+					sk.Zero += r.N
+				} else if b, err := strconv.Atoi(value); err == nil {
+					sk.Merge(feedback.DurationSketch{Counts: map[int]int64{b: r.N}})
+				}
+			default:
+				if rep.Counts[dim] == nil {
+					rep.Counts[dim] = map[string]int64{}
+				}
+				rep.Counts[dim][value] += r.N
+			}
 		}
 	}
-	return out, nil
+	return rep, nil
 }
 
 // ReportWeek names the report week of t (ISO week in UTC).

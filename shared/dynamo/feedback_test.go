@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"clientele/shared/dynamo"
 	"clientele/shared/event"
 	"clientele/shared/fault"
@@ -86,16 +90,33 @@ func TestFeedbackRedeliveredCreateChangesNothing(t *testing.T) {
 	at := time.Now().UTC()
 	store := uniq("S")
 	src := uniq("survey-response:")
+	received := func(c *feedback.Case) []event.Envelope {
+		e, err := event.New("feedback.received", "test", c.CreatedAt, map[string]string{"id": c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []event.Envelope{e}
+	}
 	first := newCase(t, "NPS 2: the staff ignored me", store, "", event.NewID(at), at)
-	mustCreate(t, s, first, dynamo.CaseDedupe{Source: src})
+	firstEvents := received(first)
+	if _, created, err := s.Create(ctx, first, dynamo.CaseDedupe{Source: src}, dynamo.CaseWrite{Events: firstEvents}); err != nil || !created {
+		t.Fatalf("create: %v %v", created, err)
+	}
+	if !inOutbox(t, firstEvents[0].ID) {
+		t.Fatal("the create's event is not in the outbox")
+	}
 	for i := range 3 {
 		again := newCase(t, "NPS 2: the staff ignored me", store, "", first.MemberID, at.Add(time.Duration(i+1)*time.Hour))
-		got, created, err := s.Create(ctx, again, dynamo.CaseDedupe{Source: src}, dynamo.CaseWrite{})
+		evs := received(again)
+		got, created, err := s.Create(ctx, again, dynamo.CaseDedupe{Source: src}, dynamo.CaseWrite{Events: evs})
 		if err != nil || created || got.ID != first.ID {
 			t.Fatalf("redelivery %d: created=%v id=%s (want %s) %v", i, created, got.ID, first.ID, err)
 		}
 		if _, err := s.Get(ctx, again.ID); !fault.Is(err, fault.NotFound) {
 			t.Fatalf("redelivery %d wrote its case", i)
+		}
+		if inOutbox(t, evs[0].ID) {
+			t.Fatalf("redelivery %d wrote its event", i)
 		}
 	}
 	list, _, err := s.List(ctx, dynamo.CaseFilter{Store: store}, "", 10)
@@ -103,9 +124,19 @@ func TestFeedbackRedeliveredCreateChangesNothing(t *testing.T) {
 		t.Fatalf("store lists %d cases, want 1 (%v)", len(list), err)
 	}
 	rep, err := s.Report(ctx, dynamo.ReportWeek(at))
-	if err != nil || rep["store"][store] != 1 {
-		t.Errorf("report counts the store %d times, want 1 (%v)", rep["store"][store], err)
+	if err != nil || rep.Counts["store"][store] != 1 {
+		t.Errorf("report counts the store %d times, want 1 (%v)", rep.Counts["store"][store], err)
 	}
+}
+
+func inOutbox(t *testing.T, id string) bool {
+	t.Helper()
+	out, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "OUTBOX"}, "sk": &types.AttributeValueMemberS{Value: id}}, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Item != nil
 }
 
 func TestFeedbackSameTextWithinWindowLandsOnSameCase(t *testing.T) {
@@ -204,8 +235,12 @@ func TestFeedbackUpdateFollowsWorkflow(t *testing.T) {
 	// Legal steps append to the history and move the status indexes.
 	for _, step := range []func(*feedback.Case) error{
 		func(c *feedback.Case) error { return c.Assign("staff-1", "staff-1", at.Add(4*time.Minute)) },
-		func(c *feedback.Case) error { return c.Reply("staff-1", "We are fixing it", false, at.Add(5*time.Minute)) },
-		func(c *feedback.Case) error { return c.Resolve("staff-1", feedback.ResolvedFixed, at.Add(6*time.Minute)) },
+		func(c *feedback.Case) error {
+			return c.Reply("staff-1", "We are fixing it", false, at.Add(5*time.Minute))
+		},
+		func(c *feedback.Case) error {
+			return c.Resolve("staff-1", feedback.ResolvedFixed, at.Add(6*time.Minute))
+		},
 	} {
 		if _, err := s.Update(ctx, c.ID, step, dynamo.CaseWrite{IfVersion: 0}); err != nil {
 			t.Fatal(err)
@@ -337,7 +372,7 @@ func TestFeedbackDueIndexFollowsTheCase(t *testing.T) {
 	}, dynamo.CaseWrite{}); err != nil {
 		t.Fatal(err)
 	}
-	if has(at, at.Add(30*24*time.Hour)) {
+	if has(at, at.Add(48*time.Hour)) {
 		t.Error("the resolved case is still due")
 	}
 }
@@ -467,6 +502,9 @@ func TestFeedbackClusterOpensOnceUnderConcurrentIntake(t *testing.T) {
 	if err != nil || len(members) != len(clusterOf) {
 		t.Errorf("the cluster lists %d cases, want %d (%v)", len(members), len(clusterOf), err)
 	}
+	if _, err := s.LinkCase(ctx, "01ZZZZZZZZZZZZZZZZZZZZZZZZ", newestUnlinked(t, s, clusterOf, sku)); !fault.Is(err, fault.NotFound) {
+		t.Errorf("linking to a missing cluster: %v", err)
+	}
 	// Linking again changes nothing.
 	for c := range clusterOf {
 		before, _ := s.Get(ctx, c)
@@ -475,6 +513,15 @@ func TestFeedbackClusterOpensOnceUnderConcurrentIntake(t *testing.T) {
 		}
 		break
 	}
+}
+
+// newestUnlinked returns a case of the sku not in any cluster, creating one.
+func newestUnlinked(t *testing.T, s *dynamo.FeedbackStore, linked map[string]string, sku string) string {
+	t.Helper()
+	at := time.Now().UTC()
+	c := newCase(t, "Another sole came off", "", sku, event.NewID(at), at)
+	mustCreate(t, s, c, dynamo.CaseDedupe{})
+	return c.ID
 }
 
 func TestFeedbackTextClusterCandidates(t *testing.T) {
@@ -519,11 +566,26 @@ func TestFeedbackReportCountsCaseChanges(t *testing.T) {
 		c := newCase(t, "The parcel arrived damaged and late", store, "", event.NewID(at), at.Add(time.Duration(i)*time.Minute))
 		mustCreate(t, s, c, dynamo.CaseDedupe{})
 		c = triaged(t, s, c, at.Add(time.Hour))
+		if i == 1 {
+			for _, f := range []func(*feedback.Case) error{
+				func(c *feedback.Case) error { return c.Reply("staff-1", "Late, sorry", false, at.Add(10*time.Hour)) },
+				func(c *feedback.Case) error { return c.AddNote("staff-1", "still breached", at.Add(11*time.Hour)) },
+			} {
+				if _, err := s.Update(ctx, c.ID, f, dynamo.CaseWrite{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		if i == 0 {
 			for _, f := range []func(*feedback.Case) error{
-				func(c *feedback.Case) error { return c.Resolve("staff-1", feedback.ResolvedRefunded, at.Add(2*time.Hour)) },
+				func(c *feedback.Case) error { return c.Reply("staff-1", "Refund on its way", false, at.Add(time.Hour)) },
+				func(c *feedback.Case) error {
+					return c.Resolve("staff-1", feedback.ResolvedRefunded, at.Add(2*time.Hour))
+				},
 				func(c *feedback.Case) error { return c.Reopen("staff-1", at.Add(3*time.Hour)) },
-				func(c *feedback.Case) error { return c.Resolve("staff-1", feedback.ResolvedRefunded, at.Add(4*time.Hour)) },
+				func(c *feedback.Case) error {
+					return c.Resolve("staff-1", feedback.ResolvedRefunded, at.Add(4*time.Hour))
+				},
 			} {
 				if _, err := s.Update(ctx, c.ID, f, dynamo.CaseWrite{}); err != nil {
 					t.Fatal(err)
@@ -535,11 +597,35 @@ func TestFeedbackReportCountsCaseChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep["store"][store] != 3 || rep["channel"]["app"] < 3 || rep["category"]["delivery"] < 3 || rep["resolved"]["all"] < 1 {
-		t.Errorf("report %v", rep)
+	// The week is this test's own: exact counts.
+	c := rep.Counts
+	if c["received"]["all"] != 3 || c["store"][store] != 3 || c["channel"]["app"] != 3 || c["category"]["delivery"] != 3 ||
+		c["type"]["complaint"] != 3 || c["resolved"]["all"] != 1 {
+		t.Errorf("counts %v", c)
 	}
-	if rep["resolved"]["all"] != 1 && rep["store"][store] == 3 {
-		// Weeks are shared only by this test (random week); one case was resolved twice.
-		t.Errorf("resolved counted %d times, want once", rep["resolved"]["all"])
+	// Case 0 was answered after 1 h and case 1 after 9 h 59 min (case 2
+	// never); case 0 was resolved once, after 2 h (the reopen does not
+	// count again).
+	if rep.FirstResponse.Count() != 2 || rep.Resolution.Count() != 1 {
+		t.Fatalf("sketches hold %d and %d durations, want 2 and 1", rep.FirstResponse.Count(), rep.Resolution.Count())
+	}
+	for _, q := range []struct {
+		name string
+		sk   feedback.DurationSketch
+		q    float64
+		want time.Duration
+	}{
+		{"first response", rep.FirstResponse, 0.5, time.Hour},
+		{"first response", rep.FirstResponse, 0.9, 10*time.Hour - time.Minute},
+		{"resolution", rep.Resolution, 0.5, 2 * time.Hour},
+	} {
+		got, _ := q.sk.Quantile(q.q)
+		if d := got - q.want; d < -q.want/40 || d > q.want/40 {
+			t.Errorf("q%.1f of time to %s %v, want %v", q.q, q.name, got, q.want)
+		}
+	}
+	// Case 1 answered after its 8 h first-response target: a breach, counted once.
+	if c["breached"]["all"] != 1 {
+		t.Errorf("breaches %d, want 1", c["breached"]["all"])
 	}
 }
