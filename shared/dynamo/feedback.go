@@ -240,8 +240,9 @@ func (s *FeedbackStore) get(ctx context.Context, id string) (*feedback.Case, cas
 
 // Create stores a new case with its dedupe items, indexes and report
 // counters in one transaction. When the dedupe finds an earlier case (the
-// same source, or the same fingerprint within the duplicate window) it
-// returns that case with created false and writes nothing. c.Version is set
+// same source, or the same fingerprint within the duplicate window), or a
+// case with c.ID exists (a redelivered create), it returns that case with
+// created false and writes nothing. c.Version is set
 // to 1 on success.
 func (s *FeedbackStore) Create(ctx context.Context, c *feedback.Case, d CaseDedupe, w CaseWrite) (*feedback.Case, bool, error) {
 	if c.ID == "" {
@@ -255,6 +256,11 @@ func (s *FeedbackStore) Create(ctx context.Context, c *feedback.Case, d CaseDedu
 		if err == nil {
 			c.Version = 1
 			return c, true, nil
+		}
+		if e, ok := fault.As(err); ok && e.Err == errCaseExists {
+			// A redelivered create with the same case id.
+			prior, gerr := s.Get(ctx, c.ID)
+			return prior, false, gerr
 		}
 		if e, ok := fault.As(err); ok && e.Err == errRace && attempt < 20 {
 			// A dedupe item appeared meanwhile (the next round finds it) or
@@ -413,7 +419,7 @@ func caseConflict(t *txn, err error) error {
 		case "source", "dup", "case-version":
 			return &fault.Error{Kind: fault.Unavailable, Message: "a concurrent change touched the same case; retry", Err: errRace}
 		case "case":
-			return &fault.Error{Kind: fault.Conflict, Message: "a case with this id exists", Fields: []fault.FieldError{{Field: "id", Reason: "taken"}}, Err: err}
+			return &fault.Error{Kind: fault.Conflict, Message: "a case with this id exists", Fields: []fault.FieldError{{Field: "id", Reason: "taken"}}, Err: errCaseExists}
 		case "cluster-count":
 			return &fault.Error{Kind: fault.NotFound, Message: "no such cluster", Fields: []fault.FieldError{{Field: "cluster", Reason: "no such cluster"}}, Err: err}
 		case "cluster-key":
@@ -423,7 +429,10 @@ func caseConflict(t *txn, err error) error {
 	return err
 }
 
-const errClusterTaken sentinel = "cluster key taken"
+const (
+	errClusterTaken sentinel = "cluster key taken"
+	errCaseExists   sentinel = "case id taken"
+)
 
 // indexDims lists the list-index partitions of a case.
 func indexDims(c *feedback.Case) [][2]string {

@@ -119,6 +119,19 @@ func TestFeedbackRedeliveredCreateChangesNothing(t *testing.T) {
 			t.Fatalf("redelivery %d wrote its event", i)
 		}
 	}
+	// The same create redelivered with its case id (no source) is found too.
+	for range 3 {
+		same := *first
+		same.Version = 0
+		evs := received(first)
+		got, created, err := s.Create(ctx, &same, dynamo.CaseDedupe{}, dynamo.CaseWrite{Events: evs})
+		if err != nil || created || got.ID != first.ID || got.Version != 1 {
+			t.Fatalf("redelivered with its id: created=%v %+v %v", created, got, err)
+		}
+		if inOutbox(t, evs[0].ID) {
+			t.Fatal("a create redelivered with its id wrote its event")
+		}
+	}
 	list, _, err := s.List(ctx, dynamo.CaseFilter{Store: store}, "", 10)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("store lists %d cases, want 1 (%v)", len(list), err)
