@@ -642,3 +642,29 @@ func TestFeedbackReportCountsCaseChanges(t *testing.T) {
 		t.Errorf("breaches %d, want 1", c["breached"]["all"])
 	}
 }
+
+func TestFeedbackRedeliveredTriageChangesNothing(t *testing.T) {
+	t.Parallel()
+	s := feedbackStore()
+	ctx := context.Background()
+	at := time.Now().UTC()
+	sku := uniq("K-")
+	c := newCase(t, "The heel broke off on the first day", "", sku, event.NewID(at), at)
+	mustCreate(t, s, c, dynamo.CaseDedupe{})
+	first := triaged(t, s, c, at.Add(time.Minute))
+	res := feedback.DefaultEngine().Triage(feedback.Input{Text: c.Text})
+	for i := range 3 {
+		_, err := s.Update(ctx, c.ID, func(c *feedback.Case) error { return c.ApplyTriage(res, at.Add(2*time.Minute)) }, dynamo.CaseWrite{})
+		if !fault.Is(err, fault.Conflict) {
+			t.Fatalf("redelivered triage %d: %v, want a conflict", i, err)
+		}
+	}
+	got, _ := s.Get(ctx, c.ID)
+	if got.Version != first.Version || len(got.History) != len(first.History) {
+		t.Errorf("redelivered triage wrote: version %d→%d", first.Version, got.Version)
+	}
+	counts, err := s.DayCounts(ctx, "sku#"+sku, at, at)
+	if err != nil || counts[0] != 1 {
+		t.Errorf("the sku counted %v, want [1] (%v)", counts, err)
+	}
+}
