@@ -62,6 +62,10 @@ type counterRecord struct {
 	N  int64  `dynamodbav:"n"`
 }
 
+// openClustersPK partitions the index of open clusters (clusters do not
+// close yet, so it lists every cluster).
+const openClustersPK = "FBIDX#clusters#open"
+
 func clusterKeyPK(k string) string { return "FBCLKEY#" + k }
 
 func windowSK(w time.Time) string { return "WINDOW#" + w.UTC().Format(time.RFC3339Nano) }
@@ -118,6 +122,10 @@ func (s *FeedbackStore) writeCluster(ctx context.Context, cl Cluster, events []e
 	if err := t.put("cluster", clusterRecord{PK: "FBCL#" + cl.ID, SK: "CLUSTER", Body: string(body), Cases: cl.Cases}, "attribute_not_exists(pk)", nil); err != nil {
 		return err
 	}
+	// The open-clusters index (reports and the staff list).
+	if err := t.put("index", clusterKeyRecord{PK: openClustersPK, SK: cl.ID, ClusterID: cl.ID}, "", nil); err != nil {
+		return err
+	}
 	if cl.Signature != nil {
 		sig, err := json.Marshal(cl.Signature)
 		if err != nil {
@@ -133,6 +141,80 @@ func (s *FeedbackStore) writeCluster(ctx context.Context, cl Cluster, events []e
 		return err
 	}
 	return caseConflict(t, t.commit(ctx, s.Client))
+}
+
+// LatestCluster returns the cluster a key opened most recently, so intake
+// can keep joining a burst that runs past its window instead of opening
+// another; fault.NotFound when the key never opened one.
+func (s *FeedbackStore) LatestCluster(ctx context.Context, clusterKey string) (Cluster, error) {
+	out, err := s.Client.Query(ctx, &dynamodb.QueryInput{
+		TableName:              aws.String(s.Table),
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :w)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: clusterKeyPK(clusterKey)},
+			":w":  &types.AttributeValueMemberS{Value: "WINDOW#"},
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(1),
+		ConsistentRead:   aws.Bool(true),
+	})
+	if err != nil {
+		return Cluster{}, translate(err, "query cluster key")
+	}
+	if len(out.Items) == 0 {
+		return Cluster{}, &fault.Error{Kind: fault.NotFound, Message: "no cluster for this key", Fields: []fault.FieldError{{Field: "cluster", Reason: "none"}}}
+	}
+	var r clusterKeyRecord
+	if err := attributevalue.UnmarshalMap(out.Items[0], &r); err != nil {
+		return Cluster{}, fault.Wrap(fault.Internal, err, "unmarshal cluster key")
+	}
+	return s.Cluster(ctx, r.ClusterID)
+}
+
+// OpenClusters lists up to limit open clusters, newest first (cluster ids
+// are ULIDs), with a cursor for the next page ("" at the end).
+func (s *FeedbackStore) OpenClusters(ctx context.Context, cursor string, limit int) ([]Cluster, string, error) {
+	if limit <= 0 || limit > 100 {
+		return nil, "", fault.Field("limit", "must be 1–100")
+	}
+	if cursor != "" && !cursorPattern.MatchString(cursor) {
+		return nil, "", fault.Field("cursor", "not a position in this list")
+	}
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.Table),
+		KeyConditionExpression: aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: openClustersPK},
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(int32(limit + 1)),
+		ConsistentRead:   aws.Bool(true),
+	}
+	if cursor != "" {
+		in.ExclusiveStartKey = key(openClustersPK, cursor)
+	}
+	out, err := s.Client.Query(ctx, in)
+	if err != nil {
+		return nil, "", translate(err, "list clusters")
+	}
+	var recs []clusterKeyRecord
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
+		return nil, "", fault.Wrap(fault.Internal, err, "unmarshal cluster index")
+	}
+	next := ""
+	if len(recs) > limit {
+		recs = recs[:limit]
+		next = recs[limit-1].ClusterID
+	}
+	cls := make([]Cluster, 0, len(recs))
+	for _, r := range recs {
+		cl, err := s.Cluster(ctx, r.ClusterID)
+		if err != nil {
+			return nil, "", err
+		}
+		cls = append(cls, cl)
+	}
+	return cls, next, nil
 }
 
 // Cluster returns a cluster by id with its current case count.

@@ -518,6 +518,26 @@ func TestFeedbackClusterOpensOnceUnderConcurrentIntake(t *testing.T) {
 	if _, err := s.LinkCase(ctx, "01ZZZZZZZZZZZZZZZZZZZZZZZZ", newestUnlinked(t, s, clusterOf, sku)); !fault.Is(err, fault.NotFound) {
 		t.Errorf("linking to a missing cluster: %v", err)
 	}
+	if latest, err := s.LatestCluster(ctx, "sku#"+sku); err != nil || latest.ID != ids[0] {
+		t.Errorf("latest cluster of the sku: %v %v", latest.ID, err)
+	}
+	found := false
+	for cursor, pages := "", 0; pages < 1000; pages++ {
+		page, next, err := s.OpenClusters(ctx, cursor, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page {
+			found = found || c.ID == ids[0]
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if !found {
+		t.Error("the cluster is not listed as open")
+	}
 	// Linking again changes nothing.
 	for c := range clusterOf {
 		before, _ := s.Get(ctx, c)
