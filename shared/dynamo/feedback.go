@@ -242,8 +242,7 @@ func (s *FeedbackStore) get(ctx context.Context, id string) (*feedback.Case, cas
 // counters in one transaction. When the dedupe finds an earlier case (the
 // same source, or the same fingerprint within the duplicate window), or a
 // case with c.ID exists (a redelivered create), it returns that case with
-// created false and writes nothing. c.Version is set
-// to 1 on success.
+// created false and writes nothing. c.Version is set to 1 on success.
 func (s *FeedbackStore) Create(ctx context.Context, c *feedback.Case, d CaseDedupe, w CaseWrite) (*feedback.Case, bool, error) {
 	if c.ID == "" {
 		return nil, false, fault.Field("id", "is required")
@@ -257,6 +256,7 @@ func (s *FeedbackStore) Create(ctx context.Context, c *feedback.Case, d CaseDedu
 			c.Version = 1
 			return c, true, nil
 		}
+		c.Version = 0
 		if e, ok := fault.As(err); ok && e.Err == errCaseExists {
 			// A redelivered create with the same case id.
 			prior, gerr := s.Get(ctx, c.ID)
