@@ -62,6 +62,9 @@ type Case struct {
 	UpdatedAt time.Time
 	// Erased: the author's link and the free text were removed.
 	Erased bool
+	// Version counts the stored changes of the case; the store sets it and
+	// writes conditionally on it (0: not stored yet).
+	Version int64
 }
 
 // NewCase opens a case for a submission.
