@@ -39,7 +39,7 @@ var (
 
 // sweepTable creates (once) a table with sweepItems items under ITEM# and
 // some noise under OTHER# that the reader's prefix must skip.
-func sweepTable(t *testing.T) string {
+func sweepTable(t testing.TB) string {
 	t.Helper()
 	itemsOnce.Do(func() {
 		ctx := context.Background()
@@ -200,7 +200,7 @@ func (q *testQueue) sent() []sweep.Message {
 
 // drain runs workers goroutines that handle messages until the queue is
 // empty, redelivering failed ones, and returns every outcome.
-func (q *testQueue) drain(t *testing.T, e *sweep.Engine[sweepItem], workers int) []sweep.Outcome {
+func (q *testQueue) drain(t testing.TB, e *sweep.Engine[sweepItem], workers int) []sweep.Outcome {
 	t.Helper()
 	var mu sync.Mutex
 	var outs []sweep.Outcome
@@ -236,7 +236,7 @@ func (q *testQueue) drain(t *testing.T, e *sweep.Engine[sweepItem], workers int)
 	return outs
 }
 
-func newEngine(t *testing.T, kind string, cfg sweep.Config) (*sweep.Engine[sweepItem], *testQueue, *tallyProcessor) {
+func newEngine(t testing.TB, kind string, cfg sweep.Config) (*sweep.Engine[sweepItem], *testQueue, *tallyProcessor) {
 	t.Helper()
 	cfg.Kind = kind + fmt.Sprint(time.Now().UnixNano())
 	q := newTestQueue()
@@ -247,7 +247,7 @@ func newEngine(t *testing.T, kind string, cfg sweep.Config) (*sweep.Engine[sweep
 	}, q, p
 }
 
-func checkTotals(t *testing.T, p *tallyProcessor, phases int) {
+func checkTotals(t testing.TB, p *tallyProcessor, phases int) {
 	t.Helper()
 	for ph := 1; ph <= phases; ph++ {
 		if got := p.total(ph); got != itemsWant {
@@ -554,4 +554,84 @@ func TestSweepDeadlineFailsAndResumeFinishes(t *testing.T) {
 	if _, err := e.Resume(context.Background(), run.Key); !fault.Is(err, fault.Conflict) {
 		t.Errorf("resuming a succeeded run: %v", err)
 	}
+}
+
+// A delivery short of time checkpoints, republishes itself and stops; the
+// run still equals the direct computation.
+func TestSweepContinuesWhenShortOfTime(t *testing.T) {
+	t.Parallel()
+	e, q, p := newEngine(t, "continue", sweep.Config{Segments: 2, PageSize: 500, Reserve: 2 * time.Hour})
+	if _, _, err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Every delivery has an hour left, less than the reserve: one page each.
+	handle := &deadlineEngine{e}
+	var outs []sweep.Outcome
+	for len(q.ch) > 0 {
+		m := <-q.ch
+		q.pending.Done()
+		o, err := handle.Handle(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Pages > 1 {
+			t.Errorf("delivery processed %d pages, want 1", o.Pages)
+		}
+		outs = append(outs, o)
+	}
+	var continued, counted int
+	for _, o := range outs {
+		if o.Continued {
+			continued++
+		}
+		if o.Counted {
+			counted++
+		}
+	}
+	if continued < 4 || counted != 2 {
+		t.Errorf("%d continued deliveries, %d counted; want >= 4 and 2", continued, counted)
+	}
+	checkTotals(t, p, 1)
+}
+
+type deadlineEngine struct{ e *sweep.Engine[sweepItem] }
+
+func (d *deadlineEngine) Handle(m sweep.Message) (sweep.Outcome, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	return d.e.Handle(ctx, m)
+}
+
+// With no fixed fan-out, the table's size decides it.
+func TestSweepFanOutFromTableSize(t *testing.T) {
+	t.Parallel()
+	e, q, _ := newEngine(t, "size", sweep.Config{ItemsPerSegment: 1000, MaxSegments: 64})
+	e.Sizer = &dynamo.TableSizer{Client: db, Table: sweepTable(t)}
+	run, _, err := e.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 000 items and 200 others: ceil(3 200 / 1 000).
+	if run.TotalSegments != 4 || len(q.sent()) != 4 {
+		t.Errorf("%d segments, %d messages; want 4", run.TotalSegments, len(q.sent()))
+	}
+}
+
+// BenchmarkSweepSegment measures one segment's throughput on DynamoDB
+// Local: scan pages of 500, a processor that tallies, a checkpoint per
+// page, and the completion.
+func BenchmarkSweepSegment(b *testing.B) {
+	sweepTable(b)
+	var items int64
+	start := time.Now()
+	for range b.N {
+		e, q, _ := newEngine(b, "bench", sweep.Config{Segments: 1, PageSize: 500})
+		if _, _, err := e.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		for _, o := range q.drain(b, e, 1) {
+			items += o.Items
+		}
+	}
+	b.ReportMetric(float64(items)/time.Since(start).Seconds(), "items/s")
 }

@@ -25,6 +25,11 @@ type Config struct {
 	Timeout time.Duration
 	// Zone decides the run's day (default UTC).
 	Zone *time.Location
+	// Reserve: when, after a page, the handler's context has less than
+	// this left before its deadline (a Lambda invocation's limit), the
+	// delivery republishes its message and stops; the next delivery
+	// continues from the checkpoint. 0 disables it.
+	Reserve time.Duration
 }
 
 // SegmentCount is the fan-out for a table of items items: ceil(items /
@@ -160,6 +165,9 @@ type Outcome struct {
 	// EndedPhase: this delivery ended the phase (advanced the run to the
 	// next phase and fanned it out, or marked the run succeeded).
 	EndedPhase bool
+	// Continued: the delivery ran short of time, checkpointed and
+	// republished its message; the segment is not finished.
+	Continued bool
 }
 
 // Handle processes one segment message: from the segment's checkpoint,
@@ -191,6 +199,9 @@ func (e *Engine[T]) Handle(ctx context.Context, m Message) (Outcome, error) {
 		task := Task{Run: run, Phase: m.Phase, Segment: m.Segment}
 		if err := e.process(ctx, task, &out); err != nil {
 			return out, err
+		}
+		if out.Continued {
+			return out, e.Queue.PublishSegments(ctx, []Message{m})
 		}
 		run, out.Counted, err = e.Store.CompleteSegment(ctx, key, m.Phase, m.Segment)
 		if err != nil {
@@ -233,6 +244,10 @@ func (e *Engine[T]) process(ctx context.Context, t Task, out *Outcome) error {
 		}
 		out.Items += int64(len(items))
 		out.Pages++
+		if dl, ok := ctx.Deadline(); ok && e.Config.Reserve > 0 && !cp.Exhausted && time.Until(dl) < e.Config.Reserve {
+			out.Continued = true
+			return nil
+		}
 	}
 	return e.Processor.FinishSegment(ctx, t, cp.State)
 }
