@@ -16,7 +16,9 @@
 package sweep
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -145,6 +147,21 @@ func (m Message) Validate() error {
 		fs.Add("segment", "must be between 0 and total_segments-1")
 	}
 	return fs.Err()
+}
+
+// DecodeMessage decodes a queue message body strictly (unknown fields
+// and trailing data are errors) and validates it.
+func DecodeMessage(body []byte) (Message, error) {
+	var m Message
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Message{}, fault.Wrap(fault.Invalid, err, "segment message is not a sweep message")
+	}
+	if dec.More() {
+		return Message{}, fault.New(fault.Invalid, "segment message has trailing data")
+	}
+	return m, m.Validate()
 }
 
 // Checkpoint is a segment's position in a phase: the cursor to resume the

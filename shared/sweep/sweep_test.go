@@ -118,3 +118,20 @@ func ExampleDay() {
 	// 2026-12-01 2026-12-02
 	// points-nightly-2026-12-02
 }
+
+func TestDecodeMessage(t *testing.T) {
+	t.Parallel()
+	m, err := sweep.DecodeMessage([]byte(`{"kind":"points-nightly","day":"2026-12-02","phase":1,"segment":7,"total_segments":16}`))
+	if err != nil || m != (sweep.Message{Kind: "points-nightly", Day: "2026-12-02", Phase: 1, Segment: 7, TotalSegments: 16}) {
+		t.Errorf("decode: %+v, %v", m, err)
+	}
+	for _, bad := range []string{
+		``, `[]`, `{"kind":"x","day":"2026-12-02","phase":1,"segment":0,"total_segments":1,"extra":1}`,
+		`{"kind":"x","day":"2026-12-02","phase":1,"segment":0,"total_segments":1} {}`,
+		`{"kind":"x","day":"2026-12-02","phase":1,"segment":1,"total_segments":1}`,
+	} {
+		if _, err := sweep.DecodeMessage([]byte(bad)); !fault.Is(err, fault.Invalid) {
+			t.Errorf("DecodeMessage(%q) = %v, want invalid", bad, err)
+		}
+	}
+}
