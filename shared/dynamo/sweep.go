@@ -206,8 +206,15 @@ func decodeCheckpoint(item map[string]types.AttributeValue) (sweep.Checkpoint, e
 		Pages: rec.Pages, Exhausted: rec.Exhausted, UpdatedAt: parseTime(rec.UpdatedAt)}, nil
 }
 
+// MaxCheckpointState bounds a processor's checkpointed state: the
+// checkpoint is one item, and DynamoDB items stop at 400 KB.
+const MaxCheckpointState = 350 << 10
+
 // SaveCheckpoint implements sweep.Store.
 func (s *SweepStore) SaveCheckpoint(ctx context.Context, k sweep.RunKey, c sweep.Checkpoint, prevPages int64) error {
+	if len(c.State) > MaxCheckpointState {
+		return fault.New(fault.Internal, "segment %d of run %s: processor state of %d bytes exceeds the checkpoint's %d", c.Segment, k.ID(), len(c.State), MaxCheckpointState)
+	}
 	item, err := attributevalue.MarshalMap(checkpointRecord{PK: checkpointPK(k), SK: checkpointSK(c.Phase, c.Segment), Phase: c.Phase,
 		Segment: c.Segment, Cursor: c.Cursor, State: c.State, Items: c.Items, Pages: c.Pages, Exhausted: c.Exhausted, UpdatedAt: fmtTime(c.UpdatedAt)})
 	if err != nil {
@@ -381,6 +388,10 @@ func (s *SweepStore) Reopen(ctx context.Context, k sweep.RunKey, deadline time.T
 type ScanReader[T any] struct {
 	Client *dynamodb.Client
 	Table  string
+	// Index, when set, scans that secondary index instead of the table: a
+	// sparse index holding only the swept items (say, points accounts)
+	// makes the scan read, and pay for, only those.
+	Index  string
 	Prefix string
 	// ConsistentRead makes the scan strongly consistent (twice the read
 	// cost).
@@ -394,6 +405,9 @@ func (r *ScanReader[T]) ReadPage(ctx context.Context, p sweep.Page) ([]T, string
 	in := &dynamodb.ScanInput{
 		TableName: aws.String(r.Table), Segment: aws.Int32(int32(p.Segment)), TotalSegments: aws.Int32(int32(p.TotalSegments)),
 		ConsistentRead: aws.Bool(r.ConsistentRead),
+	}
+	if r.Index != "" {
+		in.IndexName = aws.String(r.Index)
 	}
 	if p.Limit > 0 {
 		in.Limit = aws.Int32(p.Limit)

@@ -635,3 +635,59 @@ func BenchmarkSweepSegment(b *testing.B) {
 	}
 	b.ReportMetric(float64(items)/time.Since(start).Seconds(), "items/s")
 }
+
+// Schedulers firing at once start one run and fan it out once.
+func TestSweepConcurrentStartsStartOneRun(t *testing.T) {
+	t.Parallel()
+	e, q, _ := newEngine(t, "race", sweep.Config{Segments: 5})
+	now := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
+	e.Now = func() time.Time { return now }
+	var started atomic.Int64
+	var wg sync.WaitGroup
+	keys := make([]sweep.RunKey, 8)
+	for i := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, s, err := e.Start(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			if s {
+				started.Add(1)
+			}
+			keys[i] = r.Key
+		}()
+	}
+	wg.Wait()
+	if started.Load() != 1 || len(q.sent()) != 5 {
+		t.Errorf("%d starts, %d messages; want 1 and 5", started.Load(), len(q.sent()))
+	}
+	for _, k := range keys {
+		if k != keys[0] {
+			t.Errorf("starts returned different runs: %v", keys)
+		}
+	}
+}
+
+func TestSweepCheckpointStateBounded(t *testing.T) {
+	t.Parallel()
+	st := &dynamo.SweepStore{Client: db, Table: table}
+	k := sweep.RunKey{Kind: fmt.Sprintf("big%d", time.Now().UnixNano()), Day: "2026-12-01"}
+	err := st.SaveCheckpoint(context.Background(), k, sweep.Checkpoint{Phase: 1, Segment: 0, State: make([]byte, dynamo.MaxCheckpointState+1), Pages: 1}, 0)
+	if !fault.Is(err, fault.Internal) {
+		t.Errorf("oversized state: %v", err)
+	}
+	ok := sweep.Checkpoint{Phase: 1, Segment: 0, Cursor: "c", State: []byte("s"), Items: 10, Pages: 1}
+	if err := st.SaveCheckpoint(context.Background(), k, ok, 0); err != nil {
+		t.Fatal(err)
+	}
+	// A second delivery that started from the same position loses.
+	if err := st.SaveCheckpoint(context.Background(), k, ok, 0); !fault.Is(err, fault.Conflict) {
+		t.Errorf("stale save: %v", err)
+	}
+	got, err := st.Checkpoint(context.Background(), k, 1, 0)
+	if err != nil || got.Cursor != "c" || string(got.State) != "s" || got.Items != 10 || got.Pages != 1 {
+		t.Errorf("checkpoint = %+v, %v", got, err)
+	}
+}
