@@ -3,9 +3,11 @@ package queue
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -78,4 +80,35 @@ func (p *SegmentPublisher) PublishSegments(ctx context.Context, msgs []sweep.Mes
 		}
 	}
 	return nil
+}
+
+// SegmentHandler processes one segment message (sweep.Engine does).
+type SegmentHandler interface {
+	Handle(ctx context.Context, m sweep.Message) (sweep.Outcome, error)
+}
+
+// HandleSegments is a sweep worker's body: it decodes each record, hands
+// it to h and reports the records that failed, so that only those are
+// redelivered. A record that is not a valid segment message is logged and
+// dropped: redelivering it cannot make it valid.
+func HandleSegments(ctx context.Context, h SegmentHandler, log *slog.Logger, ev events.SQSEvent) events.SQSEventResponse {
+	var b Batch
+	for _, rec := range ev.Records {
+		m, err := sweep.DecodeMessage([]byte(rec.Body))
+		if err != nil {
+			log.ErrorContext(ctx, "dropping a malformed segment message", "message_id", rec.MessageId, "error", err.Error())
+			continue
+		}
+		out, err := h.Handle(ctx, m)
+		if err != nil {
+			log.WarnContext(ctx, "segment failed; it will be redelivered", "run", m.Key().ID(), "phase", m.Phase,
+				"segment", m.Segment, "error", err.Error())
+			b.Fail(rec.MessageId)
+			continue
+		}
+		log.InfoContext(ctx, "segment handled", "run", m.Key().ID(), "phase", m.Phase, "segment", m.Segment,
+			"items", out.Items, "pages", out.Pages, "counted", out.Counted, "skipped", out.Skipped,
+			"continued", out.Continued, "ended_phase", out.EndedPhase)
+	}
+	return b.Response()
 }

@@ -1,17 +1,22 @@
 package queue_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"clientele/shared/fault"
+	"clientele/shared/logging"
 	"clientele/shared/queue"
 	"clientele/shared/sweep"
 )
@@ -104,5 +109,48 @@ func TestSegmentPublisherGivesUp(t *testing.T) {
 	}
 	if err := p.PublishSegments(context.Background(), nil); err != nil {
 		t.Errorf("nothing to send: %v", err)
+	}
+}
+
+type fakeSegmentHandler struct {
+	handled []sweep.Message
+	fail    map[int]bool
+}
+
+func (f *fakeSegmentHandler) Handle(_ context.Context, m sweep.Message) (sweep.Outcome, error) {
+	f.handled = append(f.handled, m)
+	if f.fail[m.Segment] {
+		return sweep.Outcome{}, fault.New(fault.Unavailable, "busy")
+	}
+	return sweep.Outcome{Counted: true}, nil
+}
+
+func TestHandleSegmentsReportsOnlyFailures(t *testing.T) {
+	t.Parallel()
+	h := &fakeSegmentHandler{fail: map[int]bool{2: true}}
+	var ev events.SQSEvent
+	for i, body := range []string{
+		`{"kind":"points-nightly","day":"2026-12-02","phase":1,"segment":0,"total_segments":3}`,
+		`{"kind":"points-nightly","day":"2026-12-02","phase":1,"segment":2,"total_segments":3}`,
+		`{"kind":"points-nightly","day":"2026-12-02","phase":1,"segment":9,"total_segments":3}`, // invalid: dropped
+		`not json`,
+		`{"kind":"points-nightly","day":"2026-12-02","phase":1,"segment":1,"total_segments":3}`,
+	} {
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("m%d", i), Body: body})
+	}
+	var logs bytes.Buffer
+	resp := queue.HandleSegments(context.Background(), h, logging.New(&logs, "test"), ev)
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m1" {
+		t.Errorf("failures = %+v, want only m1", resp.BatchItemFailures)
+	}
+	var segs []int
+	for _, m := range h.handled {
+		segs = append(segs, m.Segment)
+	}
+	if !slices.Equal(segs, []int{0, 2, 1}) {
+		t.Errorf("handled segments %v, want [0 2 1]", segs)
+	}
+	if n := strings.Count(logs.String(), "dropping a malformed segment message"); n != 2 {
+		t.Errorf("%d malformed messages logged, want 2:\n%s", n, logs.String())
 	}
 }
