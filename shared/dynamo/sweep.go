@@ -357,9 +357,17 @@ func (s *SweepStore) Succeed(ctx context.Context, k sweep.RunKey, at time.Time) 
 }
 
 // Fail implements sweep.Store.
-func (s *SweepStore) Fail(ctx context.Context, k sweep.RunKey, missing []int, at time.Time) (bool, error) {
+func (s *SweepStore) Fail(ctx context.Context, k sweep.RunKey, phase int, missing []int, at time.Time) (bool, error) {
+	done, err := phaseAttr("done_", phase)
+	if err != nil {
+		return false, err
+	}
+	r, err := s.Run(ctx, k)
+	if err != nil {
+		return false, err
+	}
 	expr := "SET #st = :failed, #finished_at = :at REMOVE #missing"
-	values := map[string]types.AttributeValue{":failed": str(string(sweep.Failed)), ":at": str(fmtTime(at))}
+	values := map[string]types.AttributeValue{":failed": str(string(sweep.Failed)), ":at": str(fmtTime(at)), ":phase": num(phase)}
 	if len(missing) > 0 {
 		ns := make([]string, len(missing))
 		for i, m := range missing {
@@ -368,7 +376,12 @@ func (s *SweepStore) Fail(ctx context.Context, k sweep.RunKey, missing []int, at
 		expr = "SET #st = :failed, #finished_at = :at, #missing = :missing"
 		values[":missing"] = &types.AttributeValueMemberNS{Value: ns}
 	}
-	return s.update(ctx, k, "fail run", expr, "#st = :running", map[string]string{}, values)
+	cond := "#st = :running AND #ph = :phase AND attribute_not_exists(#done)"
+	if n := r.TotalSegments - len(missing); n > 0 {
+		cond = "#st = :running AND #ph = :phase AND size(#done) = :done"
+		values[":done"] = num(n)
+	}
+	return s.update(ctx, k, "fail run", expr, cond, map[string]string{"#ph": "phase", "#done": done}, values)
 }
 
 // Reopen implements sweep.Store.

@@ -691,3 +691,40 @@ func TestSweepCheckpointStateBounded(t *testing.T) {
 		t.Errorf("checkpoint = %+v, %v", got, err)
 	}
 }
+
+// Fail lists exactly the segments missing when it is applied: a segment
+// completing between the read and the update makes it refuse.
+func TestSweepFailRefusesAStaleMissingList(t *testing.T) {
+	t.Parallel()
+	st := &dynamo.SweepStore{Client: db, Table: table}
+	k := sweep.RunKey{Kind: fmt.Sprintf("stale%d", time.Now().UnixNano()), Day: "2026-12-01"}
+	ctx := context.Background()
+	if _, _, err := st.CreateRun(ctx, sweep.Run{Key: k, TotalSegments: 3, Phases: 1, Phase: 1, Status: sweep.Running}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.CompleteSegment(ctx, k, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Read: 1 and 2 missing; meanwhile 2 completes.
+	if _, _, err := st.CompleteSegment(ctx, k, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.Fail(ctx, k, 1, []int{1, 2}, time.Now()); err != nil || ok {
+		t.Errorf("stale fail applied: %v, %v", ok, err)
+	}
+	if ok, err := st.Fail(ctx, k, 1, []int{1}, time.Now()); err != nil || !ok {
+		t.Errorf("exact fail refused: %v, %v", ok, err)
+	}
+	r, err := st.Run(ctx, k)
+	if err != nil || r.Status != sweep.Failed || !slices.Equal(r.Missing, []int{1}) {
+		t.Errorf("run = %+v, %v", r, err)
+	}
+	// A run with nothing done fails with every segment missing.
+	k2 := sweep.RunKey{Kind: k.Kind + "-none", Day: k.Day}
+	if _, _, err := st.CreateRun(ctx, sweep.Run{Key: k2, TotalSegments: 2, Phases: 1, Phase: 1, Status: sweep.Running}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.Fail(ctx, k2, 1, []int{0, 1}, time.Now()); err != nil || !ok {
+		t.Errorf("fail with nothing done: %v, %v", ok, err)
+	}
+}

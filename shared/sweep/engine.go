@@ -277,14 +277,20 @@ func (e *Engine[T]) endPhase(ctx context.Context, run Run) (bool, error) {
 // segments of its current phase that have not completed, and returns the
 // run as it stands.
 func (e *Engine[T]) Check(ctx context.Context, k RunKey) (Run, error) {
-	run, err := e.Store.Run(ctx, k)
-	if err != nil || run.Status != Running || !e.now().After(run.Deadline) {
-		return run, err
+	for attempt := 0; ; attempt++ {
+		run, err := e.Store.Run(ctx, k)
+		if err != nil || run.Status != Running || !e.now().After(run.Deadline) {
+			return run, err
+		}
+		ok, err := e.Store.Fail(ctx, k, run.Phase, run.MissingIn(run.Phase), e.now())
+		if err != nil {
+			return run, err
+		}
+		if ok || attempt >= 10 {
+			return e.Store.Run(ctx, k)
+		}
+		// A segment completed meanwhile: read the run again.
 	}
-	if _, err := e.Store.Fail(ctx, k, run.MissingIn(run.Phase), e.now()); err != nil {
-		return run, err
-	}
-	return e.Store.Run(ctx, k)
 }
 
 // Resume reopens a failed run with a fresh deadline and re-enqueues only

@@ -240,8 +240,10 @@ type Store interface {
 	AdvancePhase(ctx context.Context, k RunKey, from int, at time.Time) (bool, error)
 	// Succeed marks a running run in its last phase succeeded.
 	Succeed(ctx context.Context, k RunKey, at time.Time) (bool, error)
-	// Fail marks a running run failed with the missing segments.
-	Fail(ctx context.Context, k RunKey, missing []int, at time.Time) (bool, error)
+	// Fail marks a run failed with the missing segments of its phase,
+	// provided it is still running in that phase with exactly the other
+	// segments completed (so the list is exact); false otherwise.
+	Fail(ctx context.Context, k RunKey, phase int, missing []int, at time.Time) (bool, error)
 	// Reopen marks a failed run running again with a new deadline.
 	Reopen(ctx context.Context, k RunKey, deadline time.Time) (bool, error)
 }
