@@ -232,6 +232,7 @@ func (e *Engine[T]) process(ctx context.Context, t Task, out *Outcome) error {
 		if err != nil {
 			return err
 		}
+		t.Page = cp.Pages
 		state, err := e.Processor.ProcessPage(ctx, t, cp.State, items)
 		if err != nil {
 			return err
@@ -249,6 +250,7 @@ func (e *Engine[T]) process(ctx context.Context, t Task, out *Outcome) error {
 			return nil
 		}
 	}
+	t.Page = cp.Pages
 	return e.Processor.FinishSegment(ctx, t, cp.State)
 }
 

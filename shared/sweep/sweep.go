@@ -197,6 +197,10 @@ type Task struct {
 	Run     Run
 	Phase   int
 	Segment int
+	// Page is the number of pages of the segment already checkpointed: a
+	// processor that keeps its decoded state in memory between pages of
+	// one delivery can check that it matches the state it is given.
+	Page int64
 }
 
 // Processor is the work a run does. ProcessPage gets the state returned
