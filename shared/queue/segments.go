@@ -89,8 +89,10 @@ type SegmentHandler interface {
 
 // HandleSegments is a sweep worker's body: it decodes each record, hands
 // it to h and reports the records that failed, so that only those are
-// redelivered. A record that is not a valid segment message is logged and
-// dropped: redelivering it cannot make it valid.
+// redelivered. A record that is not a valid segment message, or names a
+// run that does not exist or disagrees with it (fault.Invalid or
+// fault.NotFound from h), is logged and dropped: redelivering it cannot
+// make it valid.
 func HandleSegments(ctx context.Context, h SegmentHandler, log *slog.Logger, ev events.SQSEvent) events.SQSEventResponse {
 	var b Batch
 	for _, rec := range ev.Records {
@@ -100,6 +102,11 @@ func HandleSegments(ctx context.Context, h SegmentHandler, log *slog.Logger, ev 
 			continue
 		}
 		out, err := h.Handle(ctx, m)
+		if fault.Is(err, fault.Invalid) || fault.Is(err, fault.NotFound) {
+			log.ErrorContext(ctx, "dropping a segment message that cannot succeed", "message_id", rec.MessageId,
+				"run", m.Key().ID(), "segment", m.Segment, "error", err.Error())
+			continue
+		}
 		if err != nil {
 			log.WarnContext(ctx, "segment failed; it will be redelivered", "run", m.Key().ID(), "phase", m.Phase,
 				"segment", m.Segment, "error", err.Error())

@@ -115,6 +115,7 @@ func TestSegmentPublisherGivesUp(t *testing.T) {
 type fakeSegmentHandler struct {
 	handled []sweep.Message
 	fail    map[int]bool
+	invalid map[int]bool
 }
 
 func (f *fakeSegmentHandler) Handle(_ context.Context, m sweep.Message) (sweep.Outcome, error) {
@@ -122,12 +123,15 @@ func (f *fakeSegmentHandler) Handle(_ context.Context, m sweep.Message) (sweep.O
 	if f.fail[m.Segment] {
 		return sweep.Outcome{}, fault.New(fault.Unavailable, "busy")
 	}
+	if f.invalid[m.Segment] {
+		return sweep.Outcome{}, fault.New(fault.Invalid, "the run has another segment count")
+	}
 	return sweep.Outcome{Counted: true}, nil
 }
 
 func TestHandleSegmentsReportsOnlyFailures(t *testing.T) {
 	t.Parallel()
-	h := &fakeSegmentHandler{fail: map[int]bool{2: true}}
+	h := &fakeSegmentHandler{fail: map[int]bool{2: true}, invalid: map[int]bool{1: true}}
 	var ev events.SQSEvent
 	for i, body := range []string{
 		`{"kind":"points-nightly","day":"2026-12-02","phase":1,"segment":0,"total_segments":3}`,
@@ -149,6 +153,9 @@ func TestHandleSegmentsReportsOnlyFailures(t *testing.T) {
 	}
 	if !slices.Equal(segs, []int{0, 2, 1}) {
 		t.Errorf("handled segments %v, want [0 2 1]", segs)
+	}
+	if n := strings.Count(logs.String(), "dropping a segment message that cannot succeed"); n != 1 {
+		t.Errorf("%d hopeless messages logged, want 1:\n%s", n, logs.String())
 	}
 	if n := strings.Count(logs.String(), "dropping a malformed segment message"); n != 2 {
 		t.Errorf("%d malformed messages logged, want 2:\n%s", n, logs.String())
