@@ -25,8 +25,8 @@ for pkg in clientele/shared/member clientele/shared/points clientele/shared/even
 		echo "$pkg is a domain package but depends on an AWS package"; fail=1
 	fi
 done
-# segmentation's domain core and its generator
-for pkg in clientele/shared/segment clientele/shared/segment/membergen; do
+# segmentation's domain core and its generator, and the sweep engine
+for pkg in clientele/shared/segment clientele/shared/segment/membergen clientele/shared/sweep clientele/shared/sweep/sweepmem; do
 	if go list -deps "$pkg" | grep -qE '^github.com/aws/'; then
 		echo "$pkg is a domain package but depends on an AWS package"; fail=1
 	fi
