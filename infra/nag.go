@@ -24,9 +24,6 @@ const (
 	reasonUserPoolPlusTier = "The default user pool is a starting point on the Essentials plan: Plus (threat protection) " +
 		"is billed per monthly active user, a cost each brand decides for its member base; production deployments " +
 		"may point the API at the brand's own identity provider with the jwtIssuer/jwtAudience context instead."
-	reasonUserPoolOptionalMFA = "MFA is optional (TOTP): members of a retail loyalty programme sign in from the brand's " +
-		"app and forcing a second factor on every member is a product decision; staff and service accounts " +
-		"should enrol TOTP, and a brand's own identity provider can enforce MFA."
 )
 
 // suppressAcceptedFindings records, with reasons, the cdk-nag findings on
@@ -66,7 +63,6 @@ func (s *clienteleStack) suppressAcceptedFindings() {
 func (s *clienteleStack) suppressUserPoolFindings(pool awscognito.UserPool) {
 	cdknag.NagSuppressions_AddResourceSuppressions(pool, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-COG8"), Reason: jsii.String(reasonUserPoolPlusTier)},
-		{Id: jsii.String("AwsSolutions-COG2"), Reason: jsii.String(reasonUserPoolOptionalMFA)},
 	}, jsii.Bool(true))
 }
 

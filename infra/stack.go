@@ -47,6 +47,15 @@ type ClienteleStackProps struct {
 	// client and trusts their tokens. Setting only one is an error.
 	JWTIssuer   string
 	JWTAudience []string
+	// MemberClaim and GroupsClaim map a brand's own identity provider's
+	// claims to callers (CLIENTELE_MEMBER_CLAIM, CLIENTELE_GROUPS_CLAIM; see
+	// shared/apigw.ClaimMapping); empty keeps "sub" and
+	// "cognito:groups,groups". Only used with JWTIssuer: the default user
+	// pool's mapping is fixed (custom:member_id, cognito:groups).
+	MemberClaim string
+	GroupsClaim string
+	// Stage names the deployment ("dev", "prod"); empty means "dev".
+	Stage string
 	// Code returns the deployment package of the named function. Nil means
 	// BinaryCode: bin/<function>, which `make build` fills with an arm64
 	// bootstrap. Tests pass a placeholder so they never need the binaries.
@@ -78,6 +87,11 @@ type clienteleStack struct {
 	logGroups map[string]awslogs.LogGroup
 	hmacKey   awssecretsmanager.Secret
 	alarms    awssns.Topic
+	// alarmList holds every alarm, for the topic policy's source ARNs.
+	alarmList []awscloudwatch.Alarm
+	stage     string
+	// claims is the claim mapping every route-serving function gets.
+	claims map[string]string
 }
 
 // NewClienteleStack builds the CloudFormation stack for a topology: the
@@ -98,6 +112,9 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 	if (props.JWTIssuer == "") != (len(props.JWTAudience) == 0) {
 		panic("clientele stack: set both JWTIssuer and JWTAudience to use an existing identity provider, or neither to create a Cognito user pool")
 	}
+	if props.JWTIssuer == "" && (props.MemberClaim != "" || props.GroupsClaim != "") {
+		panic("clientele stack: MemberClaim and GroupsClaim map a brand's own identity provider; the default user pool's claims are fixed")
+	}
 	code := props.Code
 	if code == nil {
 		code = BinaryCode
@@ -116,6 +133,20 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 		functions: map[string]awslambda.Function{},
 		roles:     map[string]awsiam.Role{},
 		logGroups: map[string]awslogs.LogGroup{},
+		stage:     props.Stage,
+		claims:    map[string]string{env.MemberClaim: cognitoMemberClaim, env.GroupsClaim: "cognito:groups"},
+	}
+	if s.stage == "" {
+		s.stage = "dev"
+	}
+	if props.JWTIssuer != "" {
+		s.claims = map[string]string{env.MemberClaim: "sub", env.GroupsClaim: "cognito:groups,groups"}
+		if props.MemberClaim != "" {
+			s.claims[env.MemberClaim] = props.MemberClaim
+		}
+		if props.GroupsClaim != "" {
+			s.claims[env.GroupsClaim] = props.GroupsClaim
+		}
 	}
 	s.dataKey = awskms.NewKey(s.stack, jsii.String("DataKey"), &awskms.KeyProps{
 		Description:       jsii.String("Encrypts Clientele's tables, queues and HMAC key at rest"),
@@ -140,8 +171,30 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 	for _, sc := range s.system.Schedules {
 		s.addSchedule(sc)
 	}
+	s.allowAlarmsToPublish()
 	s.suppressAcceptedFindings()
 	return s.stack
+}
+
+// allowAlarmsToPublish lets CloudWatch publish to the alarm topic on behalf
+// of this stack's alarms. The topic's SSL-only statement makes CloudFormation
+// write a topic policy, and a topic policy replaces SNS's default one, so
+// without this statement no alarm would ever notify anyone.
+func (s *clienteleStack) allowAlarmsToPublish() {
+	arns := make([]*string, 0, len(s.alarmList))
+	for _, a := range s.alarmList {
+		arns = append(arns, a.AlarmArn())
+	}
+	s.alarms.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowCloudWatchAlarmsToPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{s.alarms.TopicArn()},
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": s.stack.Account()},
+			"ArnLike":      map[string]interface{}{"aws:SourceArn": arns},
+		},
+	}))
 }
 
 // addAlarmTopic creates the SNS topic every alarm notifies; operators
@@ -287,6 +340,11 @@ func (s *clienteleStack) addFunction(f topology.Function) {
 	// would remove both at the cost of a network call and an SDK client in
 	// every function.
 	environment[env.HMACKey] = *s.hmacKey.SecretValue().UnsafeUnwrap()
+	if s.system.ServesRoutes(f.Name) {
+		for k, v := range s.claims {
+			environment[k] = v
+		}
+	}
 
 	fn := awslambda.NewFunction(s.stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
 		Description:  jsii.String(f.Description),
@@ -413,11 +471,28 @@ func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination 
 // Format is the access log line.
 func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat { return a.format }
 
-// addUserPool creates the default identity provider: a Cognito user pool,
-// in which staff and brands' service accounts are created by an
-// administrator (no self sign-up; members sign up through the API), and one
-// public app client signing in with SRP. It returns the issuer and audience
-// of the tokens it issues.
+// cognitoMemberClaim is the ID-token claim of the default user pool naming
+// the member a user is linked to.
+const cognitoMemberClaim = "custom:member_id"
+
+// resourceServerID is the default user pool's resource server: service
+// scopes appear in tokens as "clientele/points:write".
+const resourceServerID = "clientele"
+
+// addUserPool creates the default identity provider, a Cognito user pool
+// serving the three kinds of caller:
+//   - members: the brand's app backend signs a member up (POST /v1/members
+//     with a members:write token), then creates or updates the member's
+//     pool user with custom:member_id set to the new member id; the ID token
+//     carries it and the functions read it (CLIENTELE_MEMBER_CLAIM). Users
+//     cannot write that attribute themselves (the app client may not), and a
+//     user without it is refused.
+//   - staff: users in the "staff" group.
+//   - services: one client-credentials app client per topology integration,
+//     with the scopes of the resource server it is given.
+//
+// No self sign-up; MFA (TOTP) is required of every user. It returns the
+// issuer and audience (every app client) of the tokens it issues.
 func (s *clienteleStack) addUserPool() (issuer string, audience []string) {
 	pool := awscognito.NewUserPool(s.stack, jsii.String("UserPool"), &awscognito.UserPoolProps{
 		SelfSignUpEnabled:   jsii.Bool(false),
@@ -432,12 +507,22 @@ func (s *clienteleStack) addUserPool() (issuer string, audience []string) {
 			RequireSymbols:       jsii.Bool(true),
 			TempPasswordValidity: awscdk.Duration_Days(jsii.Number(3)),
 		},
-		Mfa:                awscognito.Mfa_OPTIONAL,
+		CustomAttributes: &map[string]awscognito.ICustomAttribute{
+			"member_id": awscognito.NewStringAttribute(&awscognito.StringAttributeProps{
+				MinLen: jsii.Number(1), MaxLen: jsii.Number(64), Mutable: jsii.Bool(true),
+			}),
+		},
+		Mfa:                awscognito.Mfa_REQUIRED,
 		MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
 		AccountRecovery:    awscognito.AccountRecovery_EMAIL_ONLY,
 		FeaturePlan:        awscognito.FeaturePlan_ESSENTIALS,
 		DeletionProtection: jsii.Bool(true),
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	})
+	awscognito.NewCfnUserPoolGroup(s.stack, jsii.String("StaffGroup"), &awscognito.CfnUserPoolGroupProps{
+		UserPoolId:  pool.UserPoolId(),
+		GroupName:   jsii.String("staff"),
+		Description: jsii.String("Clientele staff: any member, adjustments; MFA is required of every pool user"),
 	})
 	client := pool.AddClient(jsii.String("AppClient"), &awscognito.UserPoolClientOptions{
 		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
@@ -448,12 +533,69 @@ func (s *clienteleStack) addUserPool() (issuer string, audience []string) {
 		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
 		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
 		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
+		// Members read their member id but can never write it: only an
+		// administrator (the brand's backend) links a user to a member.
+		ReadAttributes: awscognito.NewClientAttributes().
+			WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true), EmailVerified: jsii.Bool(true)}).
+			WithCustomAttributes(jsii.String("member_id")),
+		WriteAttributes: awscognito.NewClientAttributes().
+			WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true)}),
 	})
+	audience = []string{*client.UserPoolClientId()}
+
+	scopes := map[string]awscognito.ResourceServerScope{}
+	var scopeList []awscognito.ResourceServerScope
+	for _, name := range s.system.ServiceScopes() {
+		scope := awscognito.NewResourceServerScope(&awscognito.ResourceServerScopeProps{
+			ScopeName:        jsii.String(name),
+			ScopeDescription: jsii.String("Clientele service scope " + name),
+		})
+		scopes[name] = scope
+		scopeList = append(scopeList, scope)
+	}
+	var resourceServer awscognito.UserPoolResourceServer
+	if len(scopeList) > 0 {
+		resourceServer = pool.AddResourceServer(jsii.String("ResourceServer"), &awscognito.UserPoolResourceServerOptions{
+			Identifier: jsii.String(resourceServerID),
+			Scopes:     &scopeList,
+		})
+	}
+	if len(s.system.Integrations) > 0 {
+		// The token endpoint services get their tokens from. The prefix must
+		// be unique in the region: app, stage and account.
+		domain := pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{
+			CognitoDomain: &awscognito.CognitoDomainOptions{
+				DomainPrefix: jsii.String(fmt.Sprintf("clientele-%s-%s", strings.ToLower(s.stage), *s.stack.Account())),
+			},
+		})
+		output(s.stack, "TokenEndpoint", jsii.String(*domain.BaseUrl(nil)+"/oauth2/token"),
+			"OAuth token endpoint for the integrations' client-credentials grant")
+	}
+	for _, in := range s.system.Integrations {
+		var oauthScopes []awscognito.OAuthScope
+		for _, name := range in.Scopes {
+			oauthScopes = append(oauthScopes, awscognito.OAuthScope_ResourceServer(resourceServer, scopes[name]))
+		}
+		integration := pool.AddClient(jsii.String(pascal(in.Name)+"IntegrationClient"), &awscognito.UserPoolClientOptions{
+			GenerateSecret: jsii.Bool(true),
+			AuthFlows:      &awscognito.AuthFlow{},
+			OAuth: &awscognito.OAuthSettings{
+				Flows:  &awscognito.OAuthFlows{ClientCredentials: jsii.Bool(true)},
+				Scopes: &oauthScopes,
+			},
+			EnableTokenRevocation: jsii.Bool(true),
+			AccessTokenValidity:   awscdk.Duration_Hours(jsii.Number(1)),
+		})
+		integration.Node().AddDependency(resourceServer)
+		audience = append(audience, *integration.UserPoolClientId())
+		output(s.stack, pascal(in.Name)+"IntegrationClientId", integration.UserPoolClientId(),
+			fmt.Sprintf("App client of the %s integration (scopes %s); its secret: aws cognito-idp describe-user-pool-client", in.Name, strings.Join(in.Scopes, " ")))
+	}
 	s.suppressUserPoolFindings(pool)
 	output(s.stack, "UserPoolId", pool.UserPoolId(), "Cognito user pool whose tokens the HTTP API accepts")
-	output(s.stack, "UserPoolClientId", client.UserPoolClientId(), "Cognito app client id: the audience of accepted tokens")
+	output(s.stack, "UserPoolClientId", client.UserPoolClientId(), "Cognito app client id of the brand's app (members and staff sign in with SRP)")
 	issuer = fmt.Sprintf("https://cognito-idp.%s.amazonaws.com/%s", *s.stack.Region(), *pool.UserPoolId())
-	return issuer, []string{*client.UserPoolClientId()}
+	return issuer, audience
 }
 
 // addSchedule invokes a function on the schedule's cron expression (UTC)
@@ -489,6 +631,7 @@ func (s *clienteleStack) alarmOn(metric awscloudwatch.Metric, id, description st
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.alarms))
+	s.alarmList = append(s.alarmList, alarm)
 }
 
 // output declares a stack output.

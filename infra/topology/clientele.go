@@ -22,6 +22,14 @@ const (
 	NotificationEvents = "notification-events"
 )
 
+// Service scopes (shared/apigw enforces them per route).
+const (
+	// ScopeMembersWrite signs members up: the brand's app backend.
+	ScopeMembersWrite = "members:write"
+	// ScopePointsWrite records purchases and returns: points of sale.
+	ScopePointsWrite = "points:write"
+)
+
 // Event types published between domains.
 const (
 	MemberRegistered     = "member.registered"
@@ -118,6 +126,12 @@ func Clientele() System {
 			Architecture: ARM64,
 			ReadsTables:  []string{PointsTable},
 		}},
+		// One OAuth client each in the default Cognito user pool: the point
+		// of sale records purchases and returns but cannot sign members up.
+		Integrations: []Integration{
+			{Name: "pos", Scopes: []string{ScopePointsWrite}},
+			{Name: "brand-app", Scopes: []string{ScopeMembersWrite, ScopePointsWrite}},
+		},
 		Schedules: []Schedule{{
 			Name:     "outbox-relay",
 			Cron:     "* * * * *",
@@ -137,7 +151,7 @@ func Clientele() System {
 			Payload:  `{"job":"reconcile"}`,
 		}},
 		Routes: []Route{
-			{Method: "POST", Path: "/v1/members", Function: "members-api", Callers: []Caller{Service, Staff}},
+			{Method: "POST", Path: "/v1/members", Function: "members-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopeMembersWrite},
 			{Method: "GET", Path: "/v1/members/{id}", Function: "members-api", Callers: []Caller{Member, Staff}},
 			{Method: "PATCH", Path: "/v1/members/{id}", Function: "members-api", Callers: []Caller{Member, Staff}},
 			{Method: "DELETE", Path: "/v1/members/{id}", Function: "members-api", Callers: []Caller{Member, Staff}},
@@ -147,8 +161,8 @@ func Clientele() System {
 			{Method: "GET", Path: "/v1/members/{id}/points/entries", Function: "points-api", Callers: []Caller{Member, Staff}},
 			{Method: "POST", Path: "/v1/members/{id}/points/redemptions", Function: "points-api", Callers: []Caller{Member, Staff}},
 			{Method: "POST", Path: "/v1/members/{id}/points/adjustments", Function: "points-api", Callers: []Caller{Staff}},
-			{Method: "POST", Path: "/v1/purchases", Function: "points-api", Callers: []Caller{Service, Staff}},
-			{Method: "POST", Path: "/v1/returns", Function: "points-api", Callers: []Caller{Service, Staff}},
+			{Method: "POST", Path: "/v1/purchases", Function: "points-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopePointsWrite},
+			{Method: "POST", Path: "/v1/returns", Function: "points-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopePointsWrite},
 		},
 		Queues: []Queue{{
 			Name:            PointsEvents,

@@ -7,6 +7,7 @@ package topology
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -26,8 +27,10 @@ const (
 // Caller is a kind of token a route accepts.
 type Caller string
 
-// Callers. A member token's sub is a member id; staff tokens carry the scope
-// or group "staff"; service tokens carry the scope "members:write".
+// Callers. A member token names a member id in its member claim (sub, or
+// custom:member_id with the default Cognito pool); staff tokens carry the
+// scope or group "staff"; service tokens carry the service scope their route
+// names (Route.ServiceScope).
 const (
 	Member  Caller = "member"
 	Staff   Caller = "staff"
@@ -63,6 +66,19 @@ type Route struct {
 	// Callers lists the tokens the route accepts; the function checks which
 	// member a member token may touch. Empty means no authorizer (not used).
 	Callers []Caller
+	// ServiceScope is the scope a service token needs on the route
+	// (shared/apigw enforces it): set exactly when Callers has Service.
+	ServiceScope string
+}
+
+// Integration is a brand system calling the API with its own OAuth client
+// (client-credentials grant): a point of sale, the brand's app backend.
+type Integration struct {
+	// Name identifies the integration ("pos"); the default Cognito user pool
+	// gets one app client per integration.
+	Name string
+	// Scopes are the service scopes its tokens carry.
+	Scopes []string
 }
 
 // Queue is one standard SQS queue with its dead-letter queue.
@@ -133,6 +149,8 @@ type System struct {
 	Queues    []Queue
 	Schedules []Schedule
 	Tables    []Table
+	// Integrations are the service clients of the default identity provider.
+	Integrations []Integration
 }
 
 // Function returns the named function.
@@ -199,6 +217,27 @@ func (s System) Consumes(function string) []string {
 	return out
 }
 
+// ServesRoutes reports whether a function serves at least one HTTP route.
+func (s System) ServesRoutes(function string) bool {
+	for _, r := range s.Routes {
+		if r.Function == function {
+			return true
+		}
+	}
+	return false
+}
+
+// ServiceScopes lists every scope a route asks of service tokens, sorted.
+func (s System) ServiceScopes() []string {
+	set := map[string]bool{}
+	for _, r := range s.Routes {
+		if r.ServiceScope != "" {
+			set[r.ServiceScope] = true
+		}
+	}
+	return sortedKeys(set)
+}
+
 // TablesOf lists every table a function may read (including those it writes).
 func (s System) TablesOf(function string) []string {
 	f, _ := s.Function(function)
@@ -238,6 +277,12 @@ func (s System) Environment(function, stage string, tableName, queueURL func(str
 		env.Service:     f.Name,
 		env.Stage:       stage,
 		env.EventRoutes: env.FormatEventRoutes(s.EventRoutes(function)),
+	}
+	if s.ServesRoutes(function) {
+		// How the functions read callers from tokens; the CDK stack points
+		// the member claim at custom:member_id with its Cognito user pool.
+		out[env.MemberClaim] = "sub"
+		out[env.GroupsClaim] = "cognito:groups,groups"
 	}
 	for k, v := range f.Env {
 		out[k] = v
@@ -294,6 +339,28 @@ func (s System) Validate() error {
 		}
 		if len(r.Callers) == 0 {
 			bad("route %s: no callers", key)
+		}
+		if slices.Contains(r.Callers, Service) != (r.ServiceScope != "") {
+			bad("route %s: a service scope is needed exactly when services may call it", key)
+		}
+	}
+	scopes := map[string]bool{}
+	for _, sc := range s.ServiceScopes() {
+		scopes[sc] = true
+	}
+	integrations := map[string]bool{}
+	for _, in := range s.Integrations {
+		if integrations[in.Name] || in.Name == "" {
+			bad("integration %q declared twice or unnamed", in.Name)
+		}
+		integrations[in.Name] = true
+		if len(in.Scopes) == 0 {
+			bad("integration %s: no scopes", in.Name)
+		}
+		for _, sc := range in.Scopes {
+			if !scopes[sc] {
+				bad("integration %s: scope %s is asked by no route", in.Name, sc)
+			}
 		}
 	}
 	for _, q := range s.Queues {

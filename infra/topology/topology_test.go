@@ -1,9 +1,11 @@
 package topology
 
 import (
+	"slices"
 	"testing"
 	"time"
 
+	"clientele/shared/apigw"
 	"clientele/shared/env"
 )
 
@@ -72,4 +74,36 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// TestServiceScopesMatchWhatTheFunctionsEnforce holds the topology's scopes
+// (which the Cognito resource server and the integrations' clients get)
+// equal to those shared/apigw demands per route at run time.
+func TestServiceScopesMatchWhatTheFunctionsEnforce(t *testing.T) {
+	t.Parallel()
+	sys := Clientele()
+	for _, r := range sys.Routes {
+		key := r.Method + " " + r.Path
+		if got := apigw.RouteServiceScope(key); got != r.ServiceScope {
+			t.Errorf("route %s: topology scope %q, shared/apigw enforces %q", key, r.ServiceScope, got)
+		}
+	}
+	if got, want := sys.ServiceScopes(), slices.Sorted(slices.Values(apigw.ServiceScopes)); !slices.Equal(got, want) {
+		t.Errorf("topology scopes %v, shared/apigw knows %v", got, want)
+	}
+}
+
+func TestValidateRejectsRoutesAndIntegrationsWithoutScopes(t *testing.T) {
+	t.Parallel()
+	sys := Clientele()
+	sys.Routes = append(sys.Routes,
+		Route{Method: "POST", Path: "/v1/x", Function: "members-api", Callers: []Caller{Service}},
+		Route{Method: "GET", Path: "/v1/y", Function: "members-api", Callers: []Caller{Staff}, ServiceScope: ScopePointsWrite})
+	sys.Integrations = append(sys.Integrations, Integration{Name: "crm", Scopes: []string{"members:read"}}, Integration{Name: "pos", Scopes: []string{ScopePointsWrite}})
+	err := sys.Validate()
+	for _, want := range []string{"POST /v1/x: a service scope", "GET /v1/y: a service scope", "crm: scope members:read", `"pos" declared twice`} {
+		if err == nil || !contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
 }

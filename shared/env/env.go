@@ -30,6 +30,13 @@ const (
 	// PointsPolicy is the loyalty programme as JSON (see points.ParsePolicy);
 	// unset fields take the defaults.
 	PointsPolicy = "CLIENTELE_POINTS_POLICY"
+	// MemberClaim names the token claim holding a member token's member id:
+	// "sub" for an identity provider whose subjects are member ids (and the
+	// local runner), "custom:member_id" for the default Cognito user pool.
+	MemberClaim = "CLIENTELE_MEMBER_CLAIM"
+	// GroupsClaim names the token claims, comma-separated, listing the
+	// caller's groups ("cognito:groups,groups" when unset).
+	GroupsClaim = "CLIENTELE_GROUPS_CLAIM"
 )
 
 // TableVar is the variable that carries the physical name of a logical table.
