@@ -45,7 +45,7 @@ func main() {
 func run() error {
 	app := awscdk.NewApp(nil)
 	system := topology.Clientele()
-	if err := system.Validate(); err != nil {
+	if err := system.Complete(); err != nil {
 		return err
 	}
 	if err := checkBinaries(system); err != nil {

@@ -13,10 +13,11 @@ import (
 // accepted and why; everything else cdk-nag's AwsSolutions pack checks is
 // fixed in the resources themselves.
 const (
-	reasonKMSGrantWildcards = "kms:GenerateDataKey* and kms:ReEncrypt* come from CDK's Grant* methods for tables and queues " +
-		"encrypted with the stack's data key: the statement names that one key, and the wildcards only cover the " +
-		"variants of those two operations DynamoDB and SQS call on the function's behalf."
-	reasonIndexWildcard = "Queries on the table's global secondary indexes (from CDK's table Grant* methods): " +
+	reasonKMSGrantWildcards = "kms:GenerateDataKey* and kms:ReEncrypt* let DynamoDB encrypt the items a function writes " +
+		"to tables encrypted with the stack's data key: the statement names that one key, carries a kms:ViaService " +
+		"condition for DynamoDB in the stack's region, and the wildcards only cover the variants of those two " +
+		"operations DynamoDB calls on the function's behalf."
+	reasonIndexWildcard = "Queries and scans on the table's global secondary indexes, granted only with Query or Scan: " +
 		"<table ARN>/index/* covers only indexes of this one table, which the topology declares."
 	reasonHMACKeyRotation = "The HMAC key keys uniqueness items and signs pagination cursors kept in the tables; " +
 		"rotating it on a schedule would orphan every uniqueness item keyed with the old value, so it is rotated " +

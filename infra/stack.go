@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +21,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -106,7 +106,7 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 	if props == nil {
 		props = &ClienteleStackProps{System: topology.Clientele()}
 	}
-	if err := props.System.Validate(); err != nil {
+	if err := props.System.Complete(); err != nil {
 		panic(err)
 	}
 	if (props.JWTIssuer == "") != (len(props.JWTAudience) == 0) {
@@ -358,14 +358,20 @@ func (s *clienteleStack) addFunction(f topology.Function) {
 		Role:         role,
 		LogGroup:     logGroup,
 	})
-	for _, t := range f.ReadsTables {
-		s.tables[t].GrantReadData(fn)
+	if f.ReservedConcurrency > 0 {
+		fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(f.ReservedConcurrency))
 	}
-	for _, t := range f.WritesTables {
-		s.tables[t].GrantReadWriteData(fn)
-	}
-	for _, q := range s.system.SendsTo(f.Name) {
-		s.queues[q].GrantSendMessages(fn)
+	s.grantTables(f, role)
+	if queues := s.system.SendsTo(f.Name); len(queues) > 0 {
+		var arns []*string
+		for _, q := range queues {
+			arns = append(arns, s.queues[q].QueueArn())
+		}
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("sqs:SendMessage"),
+			Resources: &arns,
+		}))
+		s.grantDataKey(role, "sqs", "kms:GenerateDataKey", "kms:Decrypt")
 	}
 	s.functions[f.Name], s.roles[f.Name], s.logGroups[f.Name] = fn, role, logGroup
 
@@ -380,21 +386,81 @@ func (s *clienteleStack) addFunction(f topology.Function) {
 }
 
 // connectConsumer feeds a queue to its consumer, if it has one, reporting
-// partial batch failures so only the failed messages are retried.
+// partial batch failures so only the failed messages are retried, with at
+// most the queue's MaxConcurrency invocations at once. The mapping is built
+// directly (not through SqsEventSource, whose grant gives kms:Decrypt
+// without a kms:ViaService condition).
 func (s *clienteleStack) connectConsumer(q topology.Queue) {
 	if q.Consumer == "" {
 		return
 	}
-	fn, queue := s.functions[q.Consumer], s.queues[q.Name]
-	queue.GrantConsumeMessages(fn)
-	props := &awslambdaeventsources.SqsEventSourceProps{
+	fn, queue, role := s.functions[q.Consumer], s.queues[q.Name], s.roles[q.Consumer]
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"),
+		Resources: &[]*string{queue.QueueArn()},
+	}))
+	s.grantDataKey(role, "sqs", "kms:Decrypt")
+	options := &awslambda.EventSourceMappingOptions{
+		EventSourceArn:          queue.QueueArn(),
 		BatchSize:               jsii.Number(q.BatchSize),
 		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(q.MaxConcurrency),
 	}
 	if q.BatchWindow > 0 {
-		props.MaxBatchingWindow = seconds(q.BatchWindow)
+		options.MaxBatchingWindow = seconds(q.BatchWindow)
 	}
-	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, props))
+	mapping := fn.AddEventSourceMapping(jsii.String(pascal(q.Name)+"EventSource"), options)
+	// The mapping starts polling as soon as it exists: after the grants.
+	mapping.Node().AddDependency(role)
+}
+
+// grantTables gives a function's role exactly the DynamoDB actions the
+// topology states for each table (on its indexes too for Query and Scan),
+// limited to the stated partition keys, and the use of the data key only
+// through DynamoDB.
+func (s *clienteleStack) grantTables(f topology.Function, role awsiam.Role) {
+	writes := false
+	for _, access := range f.Access {
+		table := s.tables[access.Table]
+		resources := []*string{table.TableArn()}
+		if spec, _ := s.tableSpec(access.Table); len(spec.Indexes) > 0 &&
+			(slices.Contains(access.Actions, "Query") || slices.Contains(access.Actions, "Scan")) {
+			resources = append(resources, jsii.String(*table.TableArn()+"/index/*"))
+		}
+		actions := make([]*string, 0, len(access.Actions))
+		for _, a := range access.Actions {
+			actions = append(actions, jsii.String("dynamodb:"+a))
+			writes = writes || slices.Contains(topology.WriteActions, a)
+		}
+		statement := &awsiam.PolicyStatementProps{Actions: &actions, Resources: &resources}
+		if len(access.LeadingKeys) > 0 {
+			statement.Conditions = &map[string]interface{}{
+				"ForAllValues:StringEquals": map[string]interface{}{"dynamodb:LeadingKeys": access.LeadingKeys},
+			}
+		}
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(statement))
+	}
+	if len(f.Access) == 0 {
+		return
+	}
+	if writes {
+		s.grantDataKey(role, "dynamodb", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+	} else {
+		s.grantDataKey(role, "dynamodb", "kms:Decrypt", "kms:DescribeKey")
+	}
+}
+
+// grantDataKey lets a role use the data key for the actions, only in
+// requests the named service (dynamodb, sqs, secretsmanager) makes on its
+// behalf in the stack's region (kms:ViaService).
+func (s *clienteleStack) grantDataKey(role awsiam.Role, service string, actions ...string) {
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(actions...),
+		Resources: &[]*string{s.dataKey.KeyArn()},
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"kms:ViaService": fmt.Sprintf("%s.%s.amazonaws.com", service, *s.stack.Region())},
+		},
+	}))
 }
 
 // addHTTPAPI creates the HTTP API: one route per topology route, each behind

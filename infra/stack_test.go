@@ -627,9 +627,11 @@ func TestFunctionsRunBootstrapOnAL2023WithTheTopologysEnvironment(t *testing.T) 
 var writeActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
 
 // checkGrants checks that a function's role allows exactly what the
-// topology grants it: its tables (writes only where it writes), sending to
-// the queues it publishes to, consuming the queues that feed it, its own log
-// group and the data key, with no wildcard actions or resources.
+// topology grants it: on each table the DynamoDB actions its Access states
+// (with the stated leading keys), sending to the queues it publishes to,
+// consuming the queues that feed it, writing its own log group, and the data
+// key only through the services that use it (kms:ViaService); no wildcard
+// actions, nothing on every resource.
 func checkGrants(t *testing.T, s *synthesized, system topology.System, function string) {
 	t.Helper()
 	f, _ := system.Function(function)
@@ -638,58 +640,98 @@ func checkGrants(t *testing.T, s *synthesized, system topology.System, function 
 	if _, ok := role.Properties["ManagedPolicyArns"]; ok {
 		t.Errorf("%s: role has managed policies %v", function, role.Properties["ManagedPolicyArns"])
 	}
-	allowed := map[string]bool{logicalID(dig(fnProps, "LoggingConfig", "LogGroup")): true}
-	for id := range s.ofType("AWS::KMS::Key") {
-		if strings.HasPrefix(id, "DataKey") {
-			allowed[id] = true
-		}
-	}
+	logGroup := logicalID(dig(fnProps, "LoggingConfig", "LogGroup"))
 	tableActions := map[string][]string{}
+	tableKeys := map[string][]any{}
 	queueActions := map[string][]string{}
 	for _, st := range s.statements(t, function) {
-		actions := asList(st["Action"])
-		for _, a := range actions {
+		var actions []string
+		for _, a := range asList(st["Action"]) {
+			actions = append(actions, a.(string))
 			if a == "*" || strings.HasSuffix(a.(string), ":*") {
 				t.Errorf("%s: wildcard action %v", function, a)
 			}
 		}
+		service, _, _ := strings.Cut(actions[0], ":")
+		for _, a := range actions {
+			if !strings.HasPrefix(a, service+":") {
+				t.Errorf("%s: statement mixes services: %v", function, actions)
+			}
+		}
 		for _, r := range asList(st["Resource"]) {
 			if r == "*" {
-				t.Errorf("%s: actions %v on every resource", function, actions)
-			}
-			id := logicalID(r)
-			if id == "" {
-				if refs := references(r); len(refs) > 0 {
-					id = refs[0]
+				if service != "xray" {
+					t.Errorf("%s: actions %v on every resource", function, actions)
 				}
+				continue
 			}
-			for _, a := range actions {
-				switch s.cfn.Resources[id].Type {
-				case "AWS::DynamoDB::Table":
-					tableActions[id] = append(tableActions[id], a.(string))
-				case "AWS::SQS::Queue":
-					queueActions[id] = append(queueActions[id], a.(string))
+			refs := references(r)
+			if len(refs) != 1 {
+				t.Errorf("%s: resource %v names %d resources", function, r, len(refs))
+				continue
+			}
+			id := refs[0]
+			typ := s.cfn.Resources[id].Type
+			switch service {
+			case "logs":
+				if id != logGroup {
+					t.Errorf("%s: %v on log group %s, not its own", function, actions, id)
 				}
-			}
-			if s.cfn.Resources[id].Type != "AWS::DynamoDB::Table" && s.cfn.Resources[id].Type != "AWS::SQS::Queue" && !allowed[id] {
-				t.Errorf("%s: statement on %v, which the topology does not grant", function, r)
+			case "kms":
+				if !strings.HasPrefix(id, "DataKey") {
+					t.Errorf("%s: %v on key %s", function, actions, id)
+				}
+				via, _ := json.Marshal(dig(st, "Condition", "StringEquals", "kms:ViaService"))
+				if !strings.Contains(string(via), ".amazonaws.com") || !strings.Contains(string(via), "AWS::Region") {
+					t.Errorf("%s: %v on the data key without a kms:ViaService condition in the stack's region: %s", function, actions, via)
+				}
+			case "dynamodb":
+				if typ != "AWS::DynamoDB::Table" {
+					t.Errorf("%s: %v on %s (%s)", function, actions, id, typ)
+				}
+				for _, a := range actions {
+					if !slices.Contains(tableActions[id], a) {
+						tableActions[id] = append(tableActions[id], a)
+					}
+				}
+				tableKeys[id] = append(tableKeys[id], dig(st, "Condition", "ForAllValues:StringEquals", "dynamodb:LeadingKeys"))
+			case "sqs":
+				if typ != "AWS::SQS::Queue" {
+					t.Errorf("%s: %v on %s (%s)", function, actions, id, typ)
+				}
+				queueActions[id] = append(queueActions[id], actions...)
+			case "secretsmanager":
+				if typ != "AWS::SecretsManager::Secret" || !slices.Equal(actions, []string{"secretsmanager:GetSecretValue"}) {
+					t.Errorf("%s: %v on %s (%s)", function, actions, id, typ)
+				}
+			default:
+				t.Errorf("%s: %v on %v, which the topology does not grant", function, actions, r)
 			}
 		}
 	}
 	wantTables := map[string]bool{}
-	for _, table := range system.TablesOf(function) {
-		id := s.tableID(t, function, table)
+	for _, access := range f.Access {
+		id := s.tableID(t, function, access.Table)
 		wantTables[id] = true
-		writes := slices.Contains(f.WritesTables, table)
-		for _, a := range append([]string{"dynamodb:GetItem", "dynamodb:Query"}, writeActions...) {
-			if slices.Contains(writeActions, a) && !writes {
-				if slices.Contains(tableActions[id], a) {
-					t.Errorf("%s only reads %s but may %s", function, table, a)
-				}
-				continue
+		var want []string
+		for _, a := range access.Actions {
+			want = append(want, "dynamodb:"+a)
+		}
+		slices.Sort(want)
+		got := slices.Sorted(slices.Values(tableActions[id]))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s on %s: actions %v, the topology states %v", function, access.Table, got, want)
+		}
+		for _, keys := range tableKeys[id] {
+			if fmt.Sprint(asList(keys)) != fmt.Sprint(asList(stringsAsAny(access.LeadingKeys))) {
+				t.Errorf("%s on %s: leading keys %v, the topology states %v", function, access.Table, keys, access.LeadingKeys)
 			}
-			if !slices.Contains(tableActions[id], a) {
-				t.Errorf("%s: no %s on %s", function, a, table)
+		}
+		if !slices.Contains(f.WritesTables, access.Table) {
+			for _, a := range got {
+				if slices.Contains(writeActions, a) {
+					t.Errorf("%s only reads %s but may %s", function, access.Table, a)
+				}
 			}
 		}
 	}
@@ -705,23 +747,26 @@ func checkGrants(t *testing.T, s *synthesized, system topology.System, function 
 	}
 	for _, q := range system.Consumes(function) {
 		id := queueIDByConsumer(t, s, q)
-		wantQueues[id] = append(wantQueues[id], "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
+		wantQueues[id] = append(wantQueues[id], "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes")
 	}
-	for id, actions := range wantQueues {
-		for _, a := range actions {
-			if !slices.Contains(queueActions[id], a) {
-				t.Errorf("%s: no %s on queue %s", function, a, id)
-			}
+	for id, want := range wantQueues {
+		if got := slices.Sorted(slices.Values(queueActions[id])); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			t.Errorf("%s: queue %s actions %v, want %v", function, id, got, want)
 		}
 	}
 	for id, actions := range queueActions {
 		if _, ok := wantQueues[id]; !ok {
 			t.Errorf("%s: %v on queue %s, which the topology does not grant", function, actions, id)
 		}
-		if !slices.Contains(wantQueues[id], "sqs:SendMessage") && slices.Contains(actions, "sqs:SendMessage") {
-			t.Errorf("%s may send to queue %s, which subscribes to nothing it publishes", function, id)
-		}
 	}
+}
+
+func stringsAsAny(xs []string) []any {
+	var out []any
+	for _, x := range xs {
+		out = append(out, x)
+	}
+	return out
 }
 
 // queueIDByConsumer finds a queue through the event source mapping that
@@ -754,7 +799,7 @@ func TestRolesGrantOnlyWhatTheTopologyGrants(t *testing.T) {
 					"Resource": assertions.Match_AnyValue(),
 				}),
 				assertions.Match_ObjectLike(&map[string]any{
-					"Action":   assertions.Match_ArrayWith(&[]any{"sqs:SendMessage"}),
+					"Action":   "sqs:SendMessage",
 					"Resource": map[string]any{"Fn::GetAtt": []any{s.queueID(t, "members-api", topology.PointsEvents), "Arn"}},
 				}),
 			})},
@@ -887,11 +932,14 @@ func syntheticSystem() topology.System {
 				Name: "ledger-api", Entry: "functions/ledger/api", Description: "Reads the ledger",
 				MemoryMB: 128, Timeout: 5 * time.Second, Architecture: topology.ARM64,
 				ReadsTables: []string{"ledger"}, Publishes: []string{"ledger.requested"},
+				Access: []topology.TableAccess{{Table: "ledger", Actions: []string{"GetItem", "Query"}}},
 			},
 			{
 				Name: "ledger-worker", Entry: "functions/ledger/worker", Description: "Applies ledger events",
 				MemoryMB: 512, Timeout: 20 * time.Second, Architecture: topology.X8664,
 				WritesTables: []string{"ledger"}, Env: map[string]string{"CLIENTELE_LOG_LEVEL": "debug"},
+				Access:              []topology.TableAccess{{Table: "ledger", Actions: []string{"Query", "UpdateItem"}, LeadingKeys: []string{"LEDGER"}}},
+				ReservedConcurrency: 3,
 			},
 		},
 		Routes: []topology.Route{
@@ -899,7 +947,7 @@ func syntheticSystem() topology.System {
 		},
 		Queues: []topology.Queue{{
 			Name: "ledger-events", Subscribes: []string{"ledger.requested"}, Consumer: "ledger-worker",
-			BatchSize: 50, BatchWindow: 5 * time.Second, MaxReceiveCount: 3,
+			BatchSize: 50, BatchWindow: 5 * time.Second, MaxReceiveCount: 3, MaxConcurrency: 5,
 			Retention: 4 * 24 * time.Hour, DLQRetention: 14 * 24 * time.Hour,
 		}},
 		Schedules: []topology.Schedule{{
@@ -926,6 +974,7 @@ func TestSyntheticTopologyWiresConsumersSchedulesAndAlarms(t *testing.T) {
 			"BatchSize":                      50,
 			"MaximumBatchingWindowInSeconds": 5,
 			"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
+			"ScalingConfig":                  map[string]any{"MaximumConcurrency": 5},
 		})
 	})
 	checkQueue(t, s, system, system.Queues[0], queueID)
@@ -949,6 +998,9 @@ func TestSyntheticTopologyWiresConsumersSchedulesAndAlarms(t *testing.T) {
 			"FunctionName": map[string]any{"Fn::GetAtt": []any{worker, "Arn"}},
 		})
 	})
+	if got := s.cfn.Resources[worker].Properties["ReservedConcurrentExecutions"]; got != 3.0 {
+		t.Errorf("ledger-worker reserved concurrency %v, want 3", got)
+	}
 	if arch := asList(s.cfn.Resources[worker].Properties["Architectures"]); len(arch) != 1 || arch[0] != "x86_64" {
 		t.Errorf("ledger-worker architectures %v, want x86_64", arch)
 	}

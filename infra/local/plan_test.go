@@ -51,7 +51,7 @@ func TestPlanOfASmallSystem(t *testing.T) {
 		t.Fatalf("functions not sorted by name: %+v", p.Functions)
 	}
 	api, worker := p.Functions[0], p.Functions[1]
-	wantEnv := []string{env.EventRoutes, env.HMACKey, env.QueueURLVar("points-events"), env.Service, env.Stage, env.TableVar("members"), "X_STATIC"}
+	wantEnv := []string{env.EventRoutes, env.GroupsClaim, env.HMACKey, env.MemberClaim, env.QueueURLVar("points-events"), env.Service, env.Stage, env.TableVar("members"), "X_STATIC"}
 	slices.Sort(wantEnv)
 	if !slices.Equal(api.EnvNames, wantEnv) {
 		t.Errorf("members-api env names:\n got %v\nwant %v", api.EnvNames, wantEnv)

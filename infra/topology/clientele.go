@@ -12,6 +12,10 @@ const (
 	PointsTable  = "points"
 )
 
+// OutboxPartition is the partition key of every table's outbox items
+// (shared/dynamo); the outbox relay may touch nothing else.
+const OutboxPartition = "OUTBOX"
+
 // Logical queue names.
 const (
 	// PointsEvents carries events the points worker acts on (welcome bonus,
@@ -75,6 +79,10 @@ func Clientele() System {
 			ReadsTables:  []string{PointsTable},
 			WritesTables: []string{MembersTable},
 			Publishes:    []string{MemberRegistered, MemberErased},
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
+				{Table: PointsTable, Actions: []string{"GetItem", "Query"}},
+			},
 		}, {
 			Name:         "outbox-relay",
 			Entry:        "functions/outbox/relay",
@@ -84,6 +92,13 @@ func Clientele() System {
 			Architecture: ARM64,
 			WritesTables: []string{MembersTable, PointsTable},
 			Publishes:    []string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring},
+			// Reads and clears the outboxes, and nothing else of either table.
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
+				{Table: PointsTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
+			},
+			// One relay at a time is enough and keeps it from racing itself.
+			ReservedConcurrency: 1,
 		}, {
 			Name:         "points-api",
 			Entry:        "functions/points/api",
@@ -96,6 +111,10 @@ func Clientele() System {
 			Env:          pointsEnv(),
 			WritesTables: []string{PointsTable},
 			Publishes:    []string{PointsPurchase, PointsReturn},
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"GetItem"}},
+				{Table: PointsTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
+			},
 		}, {
 			Name:         "points-worker",
 			Entry:        "functions/points/worker",
@@ -106,6 +125,9 @@ func Clientele() System {
 			Env:          pointsEnv(),
 			WritesTables: []string{PointsTable},
 			Publishes:    []string{PointsBonusRequested},
+			Access: []TableAccess{
+				{Table: PointsTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
+			},
 		}, {
 			Name:         "points-nightly",
 			Entry:        "functions/points/nightly",
@@ -117,6 +139,12 @@ func Clientele() System {
 			ReadsTables:  []string{MembersTable},
 			WritesTables: []string{PointsTable},
 			Publishes:    []string{PointsExpiring},
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"Scan"}},
+				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query", "PutItem", "DeleteItem"}},
+			},
+			// Scans both tables: capped so a run cannot starve the APIs.
+			ReservedConcurrency: 2,
 		}, {
 			Name:         "points-reconcile",
 			Entry:        "functions/points/reconcile",
@@ -125,6 +153,10 @@ func Clientele() System {
 			Timeout:      15 * time.Minute,
 			Architecture: ARM64,
 			ReadsTables:  []string{PointsTable},
+			Access: []TableAccess{
+				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query"}},
+			},
+			ReservedConcurrency: 1,
 		}},
 		// One OAuth client each in the default Cognito user pool: the point
 		// of sale records purchases and returns but cannot sign members up.
@@ -169,15 +201,16 @@ func Clientele() System {
 			Subscribes:      []string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested},
 			Consumer:        "points-worker",
 			BatchSize:       10,
+			MaxConcurrency:  10,
 			MaxReceiveCount: 5,
-			Retention:       14 * 24 * time.Hour,
+			Retention:       4 * 24 * time.Hour,
 			DLQRetention:    14 * 24 * time.Hour,
 		}, {
 			Name:            NotificationEvents,
 			Subscribes:      []string{PointsExpiring},
 			BatchSize:       10,
 			MaxReceiveCount: 5,
-			Retention:       14 * 24 * time.Hour,
+			Retention:       4 * 24 * time.Hour,
 			DLQRetention:    14 * 24 * time.Hour,
 		}},
 	}

@@ -55,7 +55,32 @@ type Function struct {
 	// Publishes names event types the function emits; it may send to every
 	// queue that subscribes to one of them.
 	Publishes []string
+	// Access states, per table it reads or writes, the DynamoDB actions its
+	// code calls; the stack grants exactly these (a test compares them with
+	// the SDK operations the function's code can reach).
+	Access []TableAccess
+	// ReservedConcurrency, when positive, caps the function's concurrent
+	// executions so it cannot starve the account's pool (and guarantees it
+	// that many).
+	ReservedConcurrency int
 }
+
+// TableAccess is what a function may do to one table.
+type TableAccess struct {
+	Table string
+	// Actions are DynamoDB API actions without the "dynamodb:" prefix.
+	Actions []string
+	// LeadingKeys, when set, limits the actions to items whose partition
+	// key is one of these values (the dynamodb:LeadingKeys condition).
+	LeadingKeys []string
+}
+
+// WriteActions are the DynamoDB actions that change items; a function may
+// use them only on the tables it writes.
+var WriteActions = []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
+
+// knownActions are the DynamoDB actions Access may name.
+var knownActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 
 // Route is one HTTP API route.
 type Route struct {
@@ -92,6 +117,9 @@ type Queue struct {
 	// BatchSize and BatchWindow configure the event source mapping.
 	BatchSize   int
 	BatchWindow time.Duration
+	// MaxConcurrency caps the concurrent invocations its event source
+	// mapping makes (2 to 1000), so a backlog cannot take every execution.
+	MaxConcurrency int
 	// MaxReceiveCount is the number of receives before redrive to the DLQ.
 	MaxReceiveCount int
 	// Retention of messages in the queue and the DLQ.
@@ -326,6 +354,31 @@ func (s System) Validate() error {
 				bad("function %s: unknown table %s", f.Name, t)
 			}
 		}
+		granted := map[string]bool{}
+		for _, a := range f.Access {
+			if granted[a.Table] {
+				bad("function %s: access to %s stated twice", f.Name, a.Table)
+			}
+			granted[a.Table] = true
+			writes := slices.Contains(f.WritesTables, a.Table)
+			if !writes && !slices.Contains(f.ReadsTables, a.Table) {
+				bad("function %s: access to %s, which it neither reads nor writes", f.Name, a.Table)
+			}
+			if len(a.Actions) == 0 {
+				bad("function %s: no actions on %s", f.Name, a.Table)
+			}
+			for _, action := range a.Actions {
+				if !slices.Contains(knownActions, action) {
+					bad("function %s: unknown DynamoDB action %s", f.Name, action)
+				}
+				if slices.Contains(WriteActions, action) && !writes {
+					bad("function %s: %s on %s, which it only reads", f.Name, action, a.Table)
+				}
+			}
+		}
+		if f.ReservedConcurrency < 0 {
+			bad("function %s: negative reserved concurrency", f.Name)
+		}
 	}
 	seen := map[string]bool{}
 	for _, r := range s.Routes {
@@ -340,8 +393,8 @@ func (s System) Validate() error {
 		if len(r.Callers) == 0 {
 			bad("route %s: no callers", key)
 		}
-		if slices.Contains(r.Callers, Service) != (r.ServiceScope != "") {
-			bad("route %s: a service scope is needed exactly when services may call it", key)
+		if r.ServiceScope != "" && !slices.Contains(r.Callers, Service) {
+			bad("route %s: a service scope on a route services may not call", key)
 		}
 	}
 	scopes := map[string]bool{}
@@ -367,6 +420,9 @@ func (s System) Validate() error {
 		if q.Consumer != "" && !fns[q.Consumer] {
 			bad("queue %s: unknown consumer %s", q.Name, q.Consumer)
 		}
+		if q.MaxConcurrency != 0 && (q.MaxConcurrency < 2 || q.MaxConcurrency > 1000) {
+			bad("queue %s: maximum concurrency %d out of 2-1000", q.Name, q.MaxConcurrency)
+		}
 		if q.MaxReceiveCount < 1 {
 			bad("queue %s: maxReceiveCount must be positive", q.Name)
 		}
@@ -387,6 +443,43 @@ func (s System) Validate() error {
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("topology: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Complete checks, beyond Validate, what a deployment needs stated and the
+// local runner can do without: the DynamoDB actions of every table a
+// function uses, a service scope on every route services may call, a
+// maximum concurrency on every consumed queue, and dead-letter queues that
+// keep messages longer than their queues. The CDK stack requires it.
+func (s System) Complete() error {
+	var errs []string
+	if err := s.Validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	for _, f := range s.Functions {
+		for _, t := range s.TablesOf(f.Name) {
+			if !slices.ContainsFunc(f.Access, func(a TableAccess) bool { return a.Table == t }) {
+				bad("function %s: no access stated for table %s", f.Name, t)
+			}
+		}
+	}
+	for _, r := range s.Routes {
+		if slices.Contains(r.Callers, Service) && r.ServiceScope == "" {
+			bad("route %s %s: services may call it but no service scope is named", r.Method, r.Path)
+		}
+	}
+	for _, q := range s.Queues {
+		if q.Consumer != "" && q.MaxConcurrency == 0 {
+			bad("queue %s: no maximum concurrency for its event source", q.Name)
+		}
+		if q.DLQRetention <= q.Retention {
+			bad("queue %s: its dead-letter queue must keep messages longer than the queue (%s <= %s)", q.Name, q.DLQRetention, q.Retention)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("topology incomplete for a deployment: %s", strings.Join(errs, "; "))
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 
 func TestClienteleIsValid(t *testing.T) {
 	t.Parallel()
-	if err := Clientele().Validate(); err != nil {
+	if err := Clientele().Complete(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -100,8 +100,19 @@ func TestValidateRejectsRoutesAndIntegrationsWithoutScopes(t *testing.T) {
 		Route{Method: "POST", Path: "/v1/x", Function: "members-api", Callers: []Caller{Service}},
 		Route{Method: "GET", Path: "/v1/y", Function: "members-api", Callers: []Caller{Staff}, ServiceScope: ScopePointsWrite})
 	sys.Integrations = append(sys.Integrations, Integration{Name: "crm", Scopes: []string{"members:read"}}, Integration{Name: "pos", Scopes: []string{ScopePointsWrite}})
-	err := sys.Validate()
-	for _, want := range []string{"POST /v1/x: a service scope", "GET /v1/y: a service scope", "crm: scope members:read", `"pos" declared twice`} {
+	sys.Functions[0].Access = sys.Functions[0].Access[:1]
+	sys.Queues[0].MaxConcurrency = 0
+	sys.Queues[1].DLQRetention = sys.Queues[1].Retention
+	err := sys.Complete()
+	for _, want := range []string{"POST /v1/x: services may call it but no service scope", "GET /v1/y: a service scope on a route", "crm: scope members:read", `"pos" declared twice`} {
+		if err == nil || !contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
+	sys.Routes = sys.Routes[:len(sys.Routes)-1]
+	sys.Integrations = sys.Integrations[:2]
+	err = sys.Complete()
+	for _, want := range []string{"no access stated for table points", "points-events: no maximum concurrency", "notification-events: its dead-letter queue"} {
 		if err == nil || !contains(err.Error(), want) {
 			t.Errorf("error %v does not mention %q", err, want)
 		}
