@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -22,6 +23,10 @@ const (
 	reasonHMACKeyRotation = "The HMAC key keys uniqueness items and signs pagination cursors kept in the tables; " +
 		"rotating it on a schedule would orphan every uniqueness item keyed with the old value, so it is rotated " +
 		"deliberately, together with a re-keying migration, never automatically."
+	reasonScheduleFailuresIsADLQ = "This queue is itself a dead-letter queue: EventBridge Scheduler's for the schedules and " +
+		"the scheduled functions' on-failure destination; an alarm fires on its first message."
+	reasonFunctionVersions = "<function ARN>:* is CDK's grantInvoke for the scheduled functions: it covers the versions and " +
+		"aliases of those named functions only, nothing else."
 	reasonUserPoolPlusTier = "The default user pool is a starting point on the Essentials plan: Plus (threat protection) " +
 		"is billed per monthly active user, a cost each brand decides for its member base; production deployments " +
 		"may point the API at the brand's own identity provider with the jwtIssuer/jwtAudience context instead."
@@ -53,6 +58,14 @@ func (s *clienteleStack) suppressAcceptedFindings() {
 		}
 		cdknag.NagSuppressions_AddResourceSuppressions(s.roles[f.Name], &suppressions, jsii.Bool(true))
 	}
+	if s.schedulerRole != nil {
+		var appliesTo []interface{}
+		for _, sc := range s.system.Schedules {
+			fn := s.functions[sc.Function].Node().DefaultChild().(awscdk.CfnElement)
+			appliesTo = append(appliesTo, "Resource::<"+*s.stack.GetLogicalId(fn)+".Arn>:*")
+		}
+		suppress(s.schedulerRole, "AwsSolutions-IAM5", reasonFunctionVersions, appliesTo)
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(s.hmacKey, &[]*cdknag.NagPackSuppression{{
 		Id:     jsii.String("AwsSolutions-SMG4"),
 		Reason: jsii.String(reasonHMACKeyRotation),
@@ -75,4 +88,14 @@ func (s *clienteleStack) tableSpec(name string) (topology.Table, bool) {
 		}
 	}
 	return topology.Table{}, false
+}
+
+// suppress records one accepted finding on a construct and its children,
+// limited to the findings appliesTo names when it is not empty.
+func suppress(construct constructs.IConstruct, id, reason string, appliesTo []interface{}) {
+	suppression := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
+	if len(appliesTo) > 0 {
+		suppression.AppliesTo = &appliesTo
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(construct, &[]*cdknag.NagPackSuppression{suppression}, jsii.Bool(true))
 }

@@ -16,12 +16,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsschedulertargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -90,6 +90,12 @@ type clienteleStack struct {
 	// alarmList holds every alarm, for the topic policy's source ARNs.
 	alarmList []awscloudwatch.Alarm
 	stage     string
+	api       awsapigatewayv2.HttpApi
+	// scheduleFailures receives scheduled invocations that failed for good.
+	scheduleFailures awssqs.Queue
+	schedulerRole    awsiam.Role
+	// asyncConfigured marks functions whose on-failure destination is set.
+	asyncConfigured map[string]bool
 	// claims is the claim mapping every route-serving function gets.
 	claims map[string]string
 }
@@ -124,17 +130,18 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 		stackProps.Description = jsii.String("Clientele: serverless customer management (members, points, feedback, surveys, segmentation)")
 	}
 	s := &clienteleStack{
-		stack:     awscdk.NewStack(scope, jsii.String(id), &stackProps),
-		system:    props.System,
-		code:      code,
-		tables:    map[string]awsdynamodb.Table{},
-		queues:    map[string]awssqs.Queue{},
-		dlqs:      map[string]awssqs.Queue{},
-		functions: map[string]awslambda.Function{},
-		roles:     map[string]awsiam.Role{},
-		logGroups: map[string]awslogs.LogGroup{},
-		stage:     props.Stage,
-		claims:    map[string]string{env.MemberClaim: cognitoMemberClaim, env.GroupsClaim: "cognito:groups"},
+		stack:           awscdk.NewStack(scope, jsii.String(id), &stackProps),
+		system:          props.System,
+		code:            code,
+		tables:          map[string]awsdynamodb.Table{},
+		queues:          map[string]awssqs.Queue{},
+		dlqs:            map[string]awssqs.Queue{},
+		functions:       map[string]awslambda.Function{},
+		roles:           map[string]awsiam.Role{},
+		logGroups:       map[string]awslogs.LogGroup{},
+		stage:           props.Stage,
+		asyncConfigured: map[string]bool{},
+		claims:          map[string]string{env.MemberClaim: cognitoMemberClaim, env.GroupsClaim: "cognito:groups"},
 	}
 	if s.stage == "" {
 		s.stage = "dev"
@@ -168,6 +175,9 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 		s.connectConsumer(q)
 	}
 	s.addHTTPAPI(props.JWTIssuer, props.JWTAudience)
+	if len(s.system.Schedules) > 0 {
+		s.addScheduleFailures()
+	}
 	for _, sc := range s.system.Schedules {
 		s.addSchedule(sc)
 	}
@@ -485,6 +495,10 @@ func (s *clienteleStack) addHTTPAPI(issuer string, audience []string) {
 	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(s.system.Throttle.RatePerSecond),
+			BurstLimit: jsii.Number(s.system.Throttle.Burst),
+		},
 		AccessLogSettings: &accessLogSettings{
 			destination: awsapigatewayv2.NewLogGroupLogDestination(accessLogs),
 			format:      awsapigateway.AccessLogFormat_Custom(jsii.String(accessLogFormat)),
@@ -512,6 +526,20 @@ func (s *clienteleStack) addHTTPAPI(issuer string, audience []string) {
 			Authorizer: authorizer,
 		})
 	}
+	// Per-route limits (the L2 stage only sets the default route settings).
+	routeSettings := map[string]interface{}{}
+	for _, r := range s.system.Routes {
+		if r.Throttle != nil {
+			routeSettings[strings.ToUpper(r.Method)+" "+r.Path] = map[string]interface{}{
+				"ThrottlingRateLimit":  r.Throttle.RatePerSecond,
+				"ThrottlingBurstLimit": r.Throttle.Burst,
+			}
+		}
+	}
+	if len(routeSettings) > 0 {
+		stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).AddPropertyOverride(jsii.String("RouteSettings"), routeSettings)
+	}
+	s.api = api
 	output(s.stack, "ApiUrl", stage.Url(), "Base URL of the Clientele HTTP API")
 }
 
@@ -664,26 +692,97 @@ func (s *clienteleStack) addUserPool() (issuer string, audience []string) {
 	return issuer, audience
 }
 
-// addSchedule invokes a function on the schedule's cron expression (UTC)
-// with the schedule's JSON payload as the event.
+// addScheduleFailures creates the queue receiving what the schedules could
+// not get done: deliveries EventBridge Scheduler gave up on and scheduled
+// invocations that failed after Lambda's retries (the functions' on-failure
+// destination), with an alarm as soon as one arrives.
+func (s *clienteleStack) addScheduleFailures() {
+	s.scheduleFailures = awssqs.NewQueue(s.stack, jsii.String("ScheduleFailuresQueue"), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: s.dataKey,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(14)),
+	})
+	s.alarmOn(s.scheduleFailures.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period:    awscdk.Duration_Minutes(jsii.Number(1)),
+		Statistic: jsii.String("Maximum"),
+	}), "ScheduleFailuresAlarm",
+		"A scheduled run failed for good (delivery or function error); the message names the schedule; fix the cause and run it again")
+	output(s.stack, "ScheduleFailuresQueueUrl", s.scheduleFailures.QueueUrl(), "Scheduled invocations that failed for good")
+	// One role for every schedule, assumable only by this account's
+	// schedules; the targets grant it invoking their functions and sending
+	// to the failures queue.
+	s.schedulerRole = awsiam.NewRole(s.stack, jsii.String("SchedulerRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]interface{}{
+				"StringEquals": map[string]interface{}{"aws:SourceAccount": s.stack.Account()},
+			},
+		}),
+		Description: jsii.String("EventBridge Scheduler invoking Clientele's scheduled functions"),
+	})
+	suppress(s.scheduleFailures, "AwsSolutions-SQS3", reasonScheduleFailuresIsADLQ, nil)
+}
+
+// addSchedule invokes a function on the schedule's cron expression in the
+// system's time zone with the schedule's JSON payload as the event, through
+// EventBridge Scheduler: retried as the topology says, then dead-lettered;
+// the function's own failures go to the same queue (on-failure destination).
 func (s *clienteleStack) addSchedule(sc topology.Schedule) {
 	cron, err := eventBridgeCron(sc.Cron)
 	if err != nil {
 		panic(fmt.Sprintf("schedule %s: %v", sc.Name, err))
 	}
-	targetProps := &awseventstargets.LambdaFunctionProps{}
+	timeZone := s.system.TimeZone
+	if timeZone == "" {
+		timeZone = "UTC"
+	}
+	target := &awsschedulertargets.ScheduleTargetBaseProps{
+		Role:            s.schedulerRole,
+		DeadLetterQueue: s.scheduleFailures,
+		RetryAttempts:   jsii.Number(sc.Retries),
+		MaxEventAge:     seconds(sc.MaxEventAge),
+	}
 	if strings.TrimSpace(sc.Payload) != "" {
 		var payload interface{}
 		if err := json.Unmarshal([]byte(sc.Payload), &payload); err != nil {
 			panic(fmt.Sprintf("schedule %s: payload is not JSON: %v", sc.Name, err))
 		}
-		targetProps.Event = awsevents.RuleTargetInput_FromObject(payload)
+		target.Input = awsscheduler.ScheduleTargetInput_FromObject(payload)
 	}
-	awsevents.NewRule(s.stack, jsii.String(pascal(sc.Name)+"Schedule"), &awsevents.RuleProps{
-		Description: jsii.String(fmt.Sprintf("Runs %s on %q (UTC): schedule %s", sc.Function, sc.Cron, sc.Name)),
-		Schedule:    awsevents.Schedule_Cron(cron),
-		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.functions[sc.Function], targetProps)},
+	fn := s.functions[sc.Function]
+	awsscheduler.NewSchedule(s.stack, jsii.String(pascal(sc.Name)+"Schedule"), &awsscheduler.ScheduleProps{
+		Description: jsii.String(fmt.Sprintf("Runs %s on %q (%s): schedule %s", sc.Function, sc.Cron, timeZone, sc.Name)),
+		Schedule: awsscheduler.ScheduleExpression_Cron(&awsscheduler.CronOptionsWithTimezone{
+			Minute:   cron.Minute,
+			Hour:     cron.Hour,
+			Day:      cron.Day,
+			Month:    cron.Month,
+			WeekDay:  cron.WeekDay,
+			TimeZone: awscdk.TimeZone_Of(jsii.String(timeZone)),
+		}),
+		Target: awsschedulertargets.NewLambdaInvoke(fn, target),
 	})
+	if !s.asyncConfigured[sc.Function] {
+		s.asyncConfigured[sc.Function] = true
+		// Built from the L1 resource so the grant is the function's own
+		// (SqsDestination would give kms:* variants without kms:ViaService).
+		role := s.roles[sc.Function]
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("sqs:SendMessage"),
+			Resources: &[]*string{s.scheduleFailures.QueueArn()},
+		}))
+		s.grantDataKey(role, "sqs", "kms:GenerateDataKey", "kms:Decrypt")
+		config := awslambda.NewCfnEventInvokeConfig(s.stack, jsii.String(pascal(sc.Function)+"AsyncInvokeConfig"), &awslambda.CfnEventInvokeConfigProps{
+			FunctionName:             fn.FunctionName(),
+			Qualifier:                jsii.String("$LATEST"),
+			MaximumRetryAttempts:     jsii.Number(2),
+			MaximumEventAgeInSeconds: jsii.Number(sc.MaxEventAge.Seconds()),
+			DestinationConfig: &awslambda.CfnEventInvokeConfig_DestinationConfigProperty{
+				OnFailure: &awslambda.CfnEventInvokeConfig_OnFailureProperty{Destination: s.scheduleFailures.QueueArn()},
+			},
+		})
+		config.Node().AddDependency(role)
+	}
 }
 
 // alarmOn creates an alarm firing when the metric goes above zero in one

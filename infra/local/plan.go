@@ -82,8 +82,10 @@ type PlannedQueue struct {
 // PlannedSchedule is one schedule. Payload is the event the function
 // receives as is; an empty Payload means EventBridge's own scheduled event.
 type PlannedSchedule struct {
-	Name     string
-	Cron     string
+	Name string
+	Cron string
+	// TimeZone is the IANA zone the cron expression is read in ("" is UTC).
+	TimeZone string
 	Function string
 	Payload  string
 }
@@ -119,7 +121,7 @@ func Plan(sys topology.System) PlanView {
 
 	schedulesOf := map[string][]string{}
 	for _, s := range sys.Schedules {
-		p.Schedules = append(p.Schedules, PlannedSchedule{Name: s.Name, Cron: s.Cron, Function: s.Function, Payload: s.Payload})
+		p.Schedules = append(p.Schedules, PlannedSchedule{Name: s.Name, Cron: s.Cron, TimeZone: sys.TimeZone, Function: s.Function, Payload: s.Payload})
 		schedulesOf[s.Function] = append(schedulesOf[s.Function], s.Name)
 	}
 	sort.Slice(p.Schedules, func(i, j int) bool { return p.Schedules[i].Name < p.Schedules[j].Name })

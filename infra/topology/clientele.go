@@ -54,6 +54,14 @@ const PointsPolicy = `{}`
 
 func pointsEnv() map[string]string { return map[string]string{env.PointsPolicy: PointsPolicy} }
 
+// Intake limits: tills post purchases and returns in bursts at closing
+// time; signups come from the brand's app backend. Each route has its own
+// bucket, apart from the reads members make.
+var (
+	intakeThrottle = Throttle{RatePerSecond: 200, Burst: 400}
+	signupThrottle = Throttle{RatePerSecond: 20, Burst: 50}
+)
+
 // Clientele is the deployed system.
 func Clientele() System {
 	return System{
@@ -164,26 +172,37 @@ func Clientele() System {
 			{Name: "pos", Scopes: []string{ScopePointsWrite}},
 			{Name: "brand-app", Scopes: []string{ScopeMembersWrite, ScopePointsWrite}},
 		},
+		// The brand's wall clock: "nightly" is night where its members are.
+		TimeZone: "Asia/Shanghai",
+		// Every route by default; intake routes have their own below.
+		Throttle: Throttle{RatePerSecond: 100, Burst: 200},
 		Schedules: []Schedule{{
 			Name:     "outbox-relay",
 			Cron:     "* * * * *",
 			Function: "outbox-relay",
 			Payload:  `{"source":"schedule"}`,
+			// The next run a minute later does the same work.
+			Retries:     0,
+			MaxEventAge: time.Minute,
 		}, {
-			// Nightly at 01:00 UTC, and hourly until 04:00 so a run cut short
-			// by the function timeout finishes (each member once per day).
-			Name:     "points-nightly",
-			Cron:     "0 1-4 * * *",
-			Function: "points-nightly",
-			Payload:  `{"job":"nightly"}`,
+			// Nightly at 01:00 local time, and hourly until 04:00 so a run cut
+			// short by the function timeout finishes (each member once per day).
+			Name:        "points-nightly",
+			Cron:        "0 1-4 * * *",
+			Function:    "points-nightly",
+			Payload:     `{"job":"nightly"}`,
+			Retries:     2,
+			MaxEventAge: time.Hour,
 		}, {
-			Name:     "points-reconcile",
-			Cron:     "0 5 * * 0",
-			Function: "points-reconcile",
-			Payload:  `{"job":"reconcile"}`,
+			Name:        "points-reconcile",
+			Cron:        "0 5 * * 0",
+			Function:    "points-reconcile",
+			Payload:     `{"job":"reconcile"}`,
+			Retries:     2,
+			MaxEventAge: 6 * time.Hour,
 		}},
 		Routes: []Route{
-			{Method: "POST", Path: "/v1/members", Function: "members-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopeMembersWrite},
+			{Method: "POST", Path: "/v1/members", Function: "members-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopeMembersWrite, Throttle: &signupThrottle},
 			{Method: "GET", Path: "/v1/members/{id}", Function: "members-api", Callers: []Caller{Member, Staff}},
 			{Method: "PATCH", Path: "/v1/members/{id}", Function: "members-api", Callers: []Caller{Member, Staff}},
 			{Method: "DELETE", Path: "/v1/members/{id}", Function: "members-api", Callers: []Caller{Member, Staff}},
@@ -193,8 +212,8 @@ func Clientele() System {
 			{Method: "GET", Path: "/v1/members/{id}/points/entries", Function: "points-api", Callers: []Caller{Member, Staff}},
 			{Method: "POST", Path: "/v1/members/{id}/points/redemptions", Function: "points-api", Callers: []Caller{Member, Staff}},
 			{Method: "POST", Path: "/v1/members/{id}/points/adjustments", Function: "points-api", Callers: []Caller{Staff}},
-			{Method: "POST", Path: "/v1/purchases", Function: "points-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopePointsWrite},
-			{Method: "POST", Path: "/v1/returns", Function: "points-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopePointsWrite},
+			{Method: "POST", Path: "/v1/purchases", Function: "points-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopePointsWrite, Throttle: &intakeThrottle},
+			{Method: "POST", Path: "/v1/returns", Function: "points-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopePointsWrite, Throttle: &intakeThrottle},
 		},
 		Queues: []Queue{{
 			Name:            PointsEvents,

@@ -11,6 +11,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+	// Schedules name IANA time zones; the database is embedded so every
+	// machine resolves them the same way.
+	_ "time/tzdata"
 
 	"clientele/shared/env"
 )
@@ -94,6 +97,15 @@ type Route struct {
 	// ServiceScope is the scope a service token needs on the route
 	// (shared/apigw enforces it): set exactly when Callers has Service.
 	ServiceScope string
+	// Throttle, when set, replaces the API's default limits on this route
+	// (intake routes get their own so a busy till cannot exhaust reads).
+	Throttle *Throttle
+}
+
+// Throttle is an API Gateway token bucket: a steady rate and a burst.
+type Throttle struct {
+	RatePerSecond float64
+	Burst         int
 }
 
 // Integration is a brand system calling the API with its own OAuth client
@@ -130,11 +142,17 @@ type Queue struct {
 // Schedule invokes a function on a cron expression.
 type Schedule struct {
 	Name string
-	// Cron is a five-field cron expression in UTC: "0 2 * * *".
+	// Cron is a five-field cron expression in the system's time zone:
+	// "0 2 * * *" is 02:00 where the brand is.
 	Cron     string
 	Function string
 	// Payload is the JSON document the function receives.
 	Payload string
+	// Retries is how often the scheduler retries a failed delivery, and
+	// MaxEventAge how long it keeps trying; then the invocation goes to the
+	// schedule dead-letter queue.
+	Retries     int
+	MaxEventAge time.Duration
 }
 
 // KeyType is a DynamoDB attribute type for keys.
@@ -179,6 +197,19 @@ type System struct {
 	Tables    []Table
 	// Integrations are the service clients of the default identity provider.
 	Integrations []Integration
+	// TimeZone is the brand's IANA time zone ("Asia/Shanghai"): schedules
+	// run on its wall clock, daylight saving included. Empty means UTC.
+	TimeZone string
+	// Throttle is the HTTP API's default limit for every route.
+	Throttle Throttle
+}
+
+// Location is the system's time zone (UTC when TimeZone is empty).
+func (s System) Location() (*time.Location, error) {
+	if s.TimeZone == "" {
+		return time.UTC, nil
+	}
+	return time.LoadLocation(s.TimeZone)
 }
 
 // Function returns the named function.
@@ -440,6 +471,20 @@ func (s System) Validate() error {
 		if len(strings.Fields(sc.Cron)) != 5 {
 			bad("schedule %s: cron %q must have five fields", sc.Name, sc.Cron)
 		}
+		if sc.Retries < 0 || sc.Retries > 185 {
+			bad("schedule %s: retries %d out of 0-185", sc.Name, sc.Retries)
+		}
+		if sc.MaxEventAge != 0 && (sc.MaxEventAge < time.Minute || sc.MaxEventAge > 24*time.Hour) {
+			bad("schedule %s: maximum event age %s out of 1 min-24 h", sc.Name, sc.MaxEventAge)
+		}
+	}
+	if _, err := s.Location(); err != nil {
+		bad("time zone %q: %v", s.TimeZone, err)
+	}
+	for _, r := range s.Routes {
+		if r.Throttle != nil && (r.Throttle.RatePerSecond <= 0 || r.Throttle.Burst <= 0) {
+			bad("route %s %s: throttle needs a positive rate and burst", r.Method, r.Path)
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("topology: %s", strings.Join(errs, "; "))
@@ -468,6 +513,14 @@ func (s System) Complete() error {
 	for _, r := range s.Routes {
 		if slices.Contains(r.Callers, Service) && r.ServiceScope == "" {
 			bad("route %s %s: services may call it but no service scope is named", r.Method, r.Path)
+		}
+	}
+	if s.Throttle.RatePerSecond <= 0 || s.Throttle.Burst <= 0 {
+		bad("no default API throttle")
+	}
+	for _, sc := range s.Schedules {
+		if sc.MaxEventAge == 0 {
+			bad("schedule %s: no maximum event age", sc.Name)
 		}
 	}
 	for _, q := range s.Queues {
