@@ -335,21 +335,29 @@ func (s *clienteleStack) addFunction(f topology.Function) {
 	})
 	logGroup.GrantWrite(role)
 
-	environment := s.system.Environment(f.Name, *s.stack.StackName(),
+	environment := s.system.Environment(f.Name, s.stage,
 		func(table string) string { return *s.tables[table].TableName() },
 		func(queue string) string { return *s.queues[queue].QueueUrl() })
-	// The HMAC key reaches the function as a CloudFormation dynamic reference
-	// ({{resolve:secretsmanager:...}}), which CloudFormation resolves when it
-	// deploys the function, so the value appears in no template or asset and
-	// the functions read it like every other setting, exactly as they do
-	// locally, with no Secrets Manager call on cold start and no
-	// secretsmanager:GetSecretValue in their roles. The price: the resolved
-	// value sits in the function's configuration, readable by anyone allowed
-	// lambda:GetFunctionConfiguration, and a new secret value only reaches
-	// the functions with the next deployment. Fetching the secret at runtime
-	// would remove both at the cost of a network call and an SDK client in
-	// every function.
-	environment[env.HMACKey] = *s.hmacKey.SecretValue().UnsafeUnwrap()
+	// The HMAC key stays in Secrets Manager: only functions that use it get
+	// its ARN, read it at run time through the Parameters and Secrets
+	// extension (shared/hmackey), which caches it, and may read that one
+	// secret. The value appears in no template and no function
+	// configuration.
+	var paramsAndSecrets awslambda.ParamsAndSecretsLayerVersion
+	if f.UsesHMACKey {
+		environment[env.HMACKeySecret] = *s.hmacKey.SecretArn()
+		paramsAndSecrets = awslambda.ParamsAndSecretsLayerVersion_FromVersion(awslambda.ParamsAndSecretsVersions_V1_0_103, &awslambda.ParamsAndSecretsOptions{
+			CacheEnabled:      jsii.Bool(true),
+			CacheSize:         jsii.Number(10),
+			SecretsManagerTtl: awscdk.Duration_Minutes(jsii.Number(5)),
+			LogLevel:          awslambda.ParamsAndSecretsLogLevel_WARN,
+		})
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+			Resources: &[]*string{s.hmacKey.SecretArn()},
+		}))
+		s.grantDataKey(role, "secretsmanager", "kms:Decrypt")
+	}
 	if s.system.ServesRoutes(f.Name) {
 		for k, v := range s.claims {
 			environment[k] = v
@@ -357,16 +365,17 @@ func (s *clienteleStack) addFunction(f topology.Function) {
 	}
 
 	fn := awslambda.NewFunction(s.stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
-		Description:  jsii.String(f.Description),
-		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-		Handler:      jsii.String("bootstrap"),
-		Code:         s.code(f.Name),
-		Architecture: architecture(f.Architecture),
-		MemorySize:   jsii.Number(f.MemoryMB),
-		Timeout:      seconds(f.Timeout),
-		Environment:  stringMap(environment),
-		Role:         role,
-		LogGroup:     logGroup,
+		Description:      jsii.String(f.Description),
+		Runtime:          awslambda.Runtime_PROVIDED_AL2023(),
+		Handler:          jsii.String("bootstrap"),
+		Code:             s.code(f.Name),
+		Architecture:     architecture(f.Architecture),
+		MemorySize:       jsii.Number(f.MemoryMB),
+		Timeout:          seconds(f.Timeout),
+		Environment:      stringMap(environment),
+		Role:             role,
+		LogGroup:         logGroup,
+		ParamsAndSecrets: paramsAndSecrets,
 	})
 	if f.ReservedConcurrency > 0 {
 		fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(f.ReservedConcurrency))

@@ -611,10 +611,12 @@ func TestFunctionsRunBootstrapOnAL2023WithTheTopologysEnvironment(t *testing.T) 
 		if _, ok := p["FunctionName"]; ok {
 			t.Errorf("%s has a physical name", f.Name)
 		}
-		want := system.Environment(f.Name, "Clientele", func(string) string { return "" }, func(string) string { return "" })
-		want[env.HMACKey] = ""
+		want := system.Environment(f.Name, "dev", func(string) string { return "" }, func(string) string { return "" })
+		if f.UsesHMACKey {
+			want[env.HMACKeySecret] = ""
+		}
 		vars, _ := dig(p, "Environment", "Variables").(map[string]any)
-		if got, wantNames := slices.Sorted(maps.Keys(vars)), slices.Sorted(maps.Keys(want)); !slices.Equal(got, wantNames) {
+		if got, wantNames := cdkVariableNames(vars), slices.Sorted(maps.Keys(want)); !slices.Equal(got, wantNames) {
 			t.Errorf("%s: variables %v, want %v", f.Name, got, wantNames)
 		}
 		for _, name := range []string{env.Service, env.Stage, env.EventRoutes} {
@@ -622,15 +624,48 @@ func TestFunctionsRunBootstrapOnAL2023WithTheTopologysEnvironment(t *testing.T) 
 				t.Errorf("%s: %s = %v, want %q", f.Name, name, vars[name], want[name])
 			}
 		}
-		hmac, _ := json.Marshal(vars[env.HMACKey])
-		if !strings.Contains(string(hmac), "{{resolve:secretsmanager:") {
-			t.Errorf("%s: %s = %s, want a Secrets Manager dynamic reference", f.Name, env.HMACKey, hmac)
+		if _, ok := vars[env.HMACKey]; ok {
+			t.Errorf("%s: the HMAC key itself is in the function's configuration", f.Name)
+		}
+		if f.UsesHMACKey {
+			if s.cfn.Resources[logicalID(vars[env.HMACKeySecret])].Type != "AWS::SecretsManager::Secret" {
+				t.Errorf("%s: %s = %v, want the secret's ARN", f.Name, env.HMACKeySecret, vars[env.HMACKeySecret])
+			}
+			if layers := asList(p["Layers"]); len(layers) != 1 || !strings.Contains(strings.ToLower(fmt.Sprint(layers)), "paramsandsecrets") {
+				t.Errorf("%s: layers %v, want the Parameters and Secrets extension", f.Name, layers)
+			}
+		} else if len(asList(p["Layers"])) != 0 {
+			t.Errorf("%s does not use the HMAC key but has layers %v", f.Name, p["Layers"])
 		}
 		logGroup := s.cfn.Resources[logicalID(dig(p, "LoggingConfig", "LogGroup"))]
 		if logGroup.Type != "AWS::Logs::LogGroup" || logGroup.Properties["RetentionInDays"] != 30.0 {
 			t.Errorf("%s: log group %v, want its own with 30 days retention", f.Name, logGroup)
 		}
 	}
+}
+
+// cdkVariableNames lists a function's variables, sorted, without those the
+// Parameters and Secrets extension's configuration adds.
+func cdkVariableNames(vars map[string]any) []string {
+	var out []string
+	for name := range vars {
+		if !extensionVariable(name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// extensionVariable reports a variable configuring the Parameters and
+// Secrets extension.
+func extensionVariable(name string) bool {
+	for _, prefix := range []string{"PARAMETERS_SECRETS_EXTENSION_", "SECRETS_MANAGER_", "SSM_PARAMETER_STORE_"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // writeActions are DynamoDB actions a reading function must not have.

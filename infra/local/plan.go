@@ -44,7 +44,8 @@ type PlannedFunction struct {
 	MemoryMB int
 	Timeout  time.Duration
 	// EnvNames are the variables the deployment sets on the function, sorted:
-	// those of topology.System.Environment plus the HMAC key. The Lambda
+	// those of topology.System.Environment plus the HMAC key for the
+	// functions that use it (the CDK stack names its secret). The Lambda
 	// runtime's own variables (AWS_REGION, AWS_LAMBDA_FUNCTION_NAME, ...)
 	// and the local endpoint overrides are not listed.
 	EnvNames []string
@@ -127,7 +128,10 @@ func Plan(sys topology.System) PlanView {
 	sort.Slice(p.Schedules, func(i, j int) bool { return p.Schedules[i].Name < p.Schedules[j].Name })
 
 	for _, f := range sys.Functions {
-		names := []string{env.HMACKey}
+		var names []string
+		if f.UsesHMACKey {
+			names = append(names, env.HMACKey)
+		}
 		for k := range sys.Environment(f.Name, localStage, identity, identity) {
 			names = append(names, k)
 		}

@@ -87,6 +87,9 @@ func Clientele() System {
 			ReadsTables:  []string{PointsTable},
 			WritesTables: []string{MembersTable},
 			Publishes:    []string{MemberRegistered, MemberErased},
+			// The export values points with the brand's policy.
+			Env:         pointsEnv(),
+			UsesHMACKey: true,
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
 				{Table: PointsTable, Actions: []string{"GetItem", "Query"}},
@@ -119,6 +122,7 @@ func Clientele() System {
 			Env:          pointsEnv(),
 			WritesTables: []string{PointsTable},
 			Publishes:    []string{PointsPurchase, PointsReturn},
+			UsesHMACKey:  true,
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"GetItem"}},
 				{Table: PointsTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
@@ -161,6 +165,7 @@ func Clientele() System {
 			Timeout:      15 * time.Minute,
 			Architecture: ARM64,
 			ReadsTables:  []string{PointsTable},
+			Env:          pointsEnv(),
 			Access: []TableAccess{
 				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query"}},
 			},

@@ -62,6 +62,9 @@ type Function struct {
 	// code calls; the stack grants exactly these (a test compares them with
 	// the SDK operations the function's code can reach).
 	Access []TableAccess
+	// UsesHMACKey gives the function the HMAC key (shared/hmackey): the
+	// secret's ARN on AWS, the dev key locally.
+	UsesHMACKey bool
 	// ReservedConcurrency, when positive, caps the function's concurrent
 	// executions so it cannot starve the account's pool (and guarantees it
 	// that many).

@@ -14,7 +14,8 @@ import (
 const (
 	// Service is the function's logical name from the topology ("members-api").
 	Service = "CLIENTELE_SERVICE"
-	// Stage is "local" under make run, the stack name on AWS.
+	// Stage is "local" under make run, the deployment stage ("dev", "prod";
+	// the stack is Clientele-<stage>) on AWS.
 	Stage = "CLIENTELE_STAGE"
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel = "CLIENTELE_LOG_LEVEL"
@@ -24,6 +25,11 @@ const (
 	// HMACKeyParam holds the secret used to key uniqueness items and sign
 	// pagination cursors. On AWS it is generated per stack; locally it is a dev key.
 	HMACKey = "CLIENTELE_HMAC_KEY"
+	// HMACKeySecret names (by ARN) the Secrets Manager secret holding the
+	// HMAC key on AWS; shared/hmackey fetches it at run time through the
+	// Parameters and Secrets Lambda extension. Only functions that use the
+	// key get it.
+	HMACKeySecret = "CLIENTELE_HMAC_KEY_SECRET"
 	// DefaultPhoneRegion is the ISO 3166 region used to parse phone numbers
 	// written without a country code (default "CN").
 	DefaultPhoneRegion = "CLIENTELE_DEFAULT_PHONE_REGION"
