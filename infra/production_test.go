@@ -464,3 +464,83 @@ func TestStageNames(t *testing.T) {
 		t.Errorf("StackName(prod) = %s", StackName("prod"))
 	}
 }
+
+// alarmsOn returns the alarms on a metric whose dimensions refer to the
+// resource (or, for EMF metrics, name the function).
+func alarmsOn(s *synthesized, namespace, metric, resource string) []cfnResource {
+	var out []cfnResource
+	for _, a := range s.ofType("AWS::CloudWatch::Alarm") {
+		p := a.Properties
+		if p["Namespace"] != namespace || p["MetricName"] != metric {
+			continue
+		}
+		dims, _ := json.Marshal(p["Dimensions"])
+		if slices.Contains(references(p["Dimensions"]), resource) || strings.Contains(string(dims), `"Value":"`+resource+`"`) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func TestMonitoringCoversQueuesAPIFunctionsAndRuns(t *testing.T) {
+	s := clientele(t)
+	system := topology.Clientele()
+	for _, q := range system.Queues {
+		id := queueIDByName(t, s, system, q.Name)
+		alarms := alarmsOn(s, "AWS/SQS", "ApproximateAgeOfOldestMessage", id)
+		if len(alarms) != 1 || alarms[0].Properties["Threshold"] != q.OldestMessageAlarm.Seconds() {
+			t.Errorf("queue %s: oldest-message alarms %v, want one at %v s", q.Name, alarms, q.OldestMessageAlarm.Seconds())
+		}
+		dlq := s.cfn.Resources[logicalID(dig(s.cfn.Resources[id].Properties, "RedrivePolicy", "deadLetterTargetArn"))]
+		if dlq.Properties["MessageRetentionPeriod"].(float64) <= s.cfn.Resources[id].Properties["MessageRetentionPeriod"].(float64) {
+			t.Errorf("queue %s: its DLQ keeps messages %v s, no longer than the queue", q.Name, dlq.Properties["MessageRetentionPeriod"])
+		}
+	}
+	for _, f := range system.Functions {
+		id := s.functionID(t, f.Name)
+		alarms := alarmsOn(s, "AWS/Lambda", "Duration", id)
+		if len(alarms) != 1 || alarms[0].Properties["Threshold"] != 0.9*float64(f.Timeout.Milliseconds()) {
+			t.Errorf("%s: duration alarms %v, want one at 90%% of the timeout", f.Name, alarms)
+		}
+		if f.CompletesEvery == 0 {
+			continue
+		}
+		runs := alarmsOn(s, "Clientele", "RunCompleted", f.Name)
+		days := f.CompletesEvery.Hours() / 24
+		if len(runs) != 1 || runs[0].Properties["TreatMissingData"] != "breaching" || runs[0].Properties["EvaluationPeriods"] != days ||
+			runs[0].Properties["ComparisonOperator"] != "LessThanThreshold" || runs[0].Properties["Period"] != 86400.0 {
+			t.Errorf("%s: run alarms %v, want one firing after %v days without a completed run (missing data breaching)", f.Name, runs, days)
+		}
+		if len(alarmsOn(s, "Clientele", "InvariantViolations", f.Name)) != 1 {
+			t.Errorf("%s: no alarm on invariant violations", f.Name)
+		}
+	}
+	api := ""
+	for id := range s.ofType("AWS::ApiGatewayV2::Api") {
+		api = id
+	}
+	for _, metric := range []string{"5xx", "Latency"} {
+		if len(alarmsOn(s, "AWS/ApiGateway", metric, api)) != 1 {
+			t.Errorf("no API %s alarm", metric)
+		}
+	}
+	dashboards := s.ofType("AWS::CloudWatch::Dashboard")
+	if len(dashboards) != 1 {
+		t.Fatalf("%d dashboards", len(dashboards))
+	}
+	for _, d := range dashboards {
+		body, _ := json.Marshal(d.Properties["DashboardBody"])
+		for _, want := range []string{"PointsLiability", "ApproximateAgeOfOldestMessage", "Latency", "RunCompleted"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("dashboard shows no %s", want)
+			}
+		}
+	}
+}
+
+// queueIDByName finds a topology queue's resource through a function that
+// sends to it.
+func queueIDByName(t *testing.T, s *synthesized, system topology.System, queue string) string {
+	t.Helper()
+	return s.queueID(t, senderTo(t, system, queue), queue)
+}

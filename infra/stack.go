@@ -30,6 +30,7 @@ import (
 
 	"clientele/infra/topology"
 	"clientele/shared/env"
+	"clientele/shared/metrics"
 )
 
 // logRetention is how long function and API access logs are kept.
@@ -181,6 +182,8 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 	for _, sc := range s.system.Schedules {
 		s.addSchedule(sc)
 	}
+	s.addAPIAlarms()
+	s.addDashboard()
 	s.allowAlarmsToPublish()
 	s.suppressAcceptedFindings()
 	return s.stack
@@ -298,6 +301,11 @@ func (s *clienteleStack) addQueue(q topology.Queue) {
 		Statistic: jsii.String("Maximum"),
 	}), id+"DeadLetterQueueAlarm",
 		fmt.Sprintf("Messages from %s reached its dead-letter queue after %d receives; inspect them, fix the cause, then redrive", q.Name, q.MaxReceiveCount))
+	s.alarm(id+"OldestMessageAlarm", queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{
+		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+		Statistic: jsii.String("Maximum"),
+	}), q.OldestMessageAlarm.Seconds(), 1, awscloudwatch.TreatMissingData_NOT_BREACHING,
+		fmt.Sprintf("The oldest message in %s has waited over %s: its consumer is failing, throttled or missing; messages expire after %s", q.Name, q.OldestMessageAlarm, q.Retention))
 	output(s.stack, id+"QueueUrl", queue.QueueUrl(), fmt.Sprintf("URL of the %s queue", q.Name))
 	output(s.stack, id+"DeadLetterQueueUrl", dlq.QueueUrl(), fmt.Sprintf("URL of the %s dead-letter queue", q.Name))
 }
@@ -402,6 +410,27 @@ func (s *clienteleStack) addFunction(f topology.Function) {
 		fmt.Sprintf("%s returned errors (unhandled failures or timeouts) in the last five minutes; see its log group", f.Name))
 	s.alarmOn(fn.MetricThrottles(fiveMinuteSum), id+"ThrottlesAlarm",
 		fmt.Sprintf("%s was throttled in the last five minutes: the account or function concurrency limit was reached", f.Name))
+	s.alarm(id+"DurationAlarm", fn.MetricDuration(&awscloudwatch.MetricOptions{
+		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+		Statistic: jsii.String("Maximum"),
+	}), 0.9*float64(f.Timeout.Milliseconds()), 1, awscloudwatch.TreatMissingData_NOT_BREACHING,
+		fmt.Sprintf("%s ran for over 90%% of its %s timeout: it is about to time out", f.Name, f.Timeout))
+	if f.CompletesEvery > 0 {
+		days := f.CompletesEvery.Hours() / 24
+		completed := s.runMetric(f.Name, metrics.RunCompleted, "Sum")
+		alarm := completed.CreateAlarm(s.stack, jsii.String(id+"RunNotCompletedAlarm"), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   jsii.String(fmt.Sprintf("No run of %s completed in %v day(s): runs fail, time out or are not scheduled; see its log group", f.Name, days)),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(days),
+			DatapointsToAlarm:  jsii.Number(days),
+			TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
+		})
+		alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.alarms))
+		s.alarmList = append(s.alarmList, alarm)
+		s.alarm(id+"InvariantViolationsAlarm", s.runMetric(f.Name, metrics.InvariantViolations, "Maximum"), 0, 1, awscloudwatch.TreatMissingData_NOT_BREACHING,
+			fmt.Sprintf("%s found broken ledger invariants; its log lists them", f.Name))
+	}
 }
 
 // connectConsumer feeds a queue to its consumer, if it has one, reporting
@@ -797,15 +826,112 @@ func (s *clienteleStack) addSchedule(sc topology.Schedule) {
 // alarmOn creates an alarm firing when the metric goes above zero in one
 // period, notifying the alarm topic. Missing data (no traffic) is fine.
 func (s *clienteleStack) alarmOn(metric awscloudwatch.Metric, id, description string) {
-	alarm := metric.CreateAlarm(s.stack, jsii.String(id), &awscloudwatch.CreateAlarmOptions{
+	s.alarm(id, metric, 0, 1, awscloudwatch.TreatMissingData_NOT_BREACHING, description)
+}
+
+// alarm creates an alarm firing when the metric is above the threshold for
+// the given number of periods, notifying the alarm topic.
+func (s *clienteleStack) alarm(id string, metric awscloudwatch.IMetric, threshold float64, periods float64, missing awscloudwatch.TreatMissingData, description string) {
+	alarm := awscloudwatch.NewAlarm(s.stack, jsii.String(id), &awscloudwatch.AlarmProps{
+		Metric:             metric,
 		AlarmDescription:   jsii.String(description),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-		Threshold:          jsii.Number(0),
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		Threshold:          jsii.Number(threshold),
+		EvaluationPeriods:  jsii.Number(periods),
+		TreatMissingData:   missing,
 	})
 	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(s.alarms))
 	s.alarmList = append(s.alarmList, alarm)
+}
+
+// runMetric is a daily figure a scheduled job emits in embedded metric
+// format (shared/metrics), for this stage.
+func (s *clienteleStack) runMetric(function, name, statistic string) awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:  jsii.String(metrics.Namespace),
+		MetricName: jsii.String(name),
+		DimensionsMap: &map[string]*string{
+			metrics.ServiceDimension: jsii.String(function),
+			metrics.StageDimension:   jsii.String(s.stage),
+		},
+		Statistic: jsii.String(statistic),
+		Period:    awscdk.Duration_Days(jsii.Number(1)),
+	})
+}
+
+// apiLatencyAlarm is the p99 latency above which, for three five-minute
+// periods in a row, the API alarms; apiServerErrorsAlarm the count of 5xx
+// responses in five minutes.
+const (
+	apiLatencyAlarm      = 3 * time.Second
+	apiServerErrorsAlarm = 5
+)
+
+// addAPIAlarms watches the API's 5xx responses and latency.
+func (s *clienteleStack) addAPIAlarms() {
+	s.alarm("HttpApiServerErrorsAlarm", s.api.MetricServerError(&awscloudwatch.MetricOptions{
+		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+		Statistic: jsii.String("Sum"),
+	}), apiServerErrorsAlarm, 1, awscloudwatch.TreatMissingData_NOT_BREACHING,
+		fmt.Sprintf("The HTTP API returned more than %d 5xx responses in five minutes; see the access logs and the functions' errors", apiServerErrorsAlarm))
+	s.alarm("HttpApiLatencyAlarm", s.api.MetricLatency(&awscloudwatch.MetricOptions{
+		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+		Statistic: jsii.String("p99"),
+	}), float64(apiLatencyAlarm.Milliseconds()), 3, awscloudwatch.TreatMissingData_NOT_BREACHING,
+		fmt.Sprintf("The HTTP API's p99 latency stayed above %s for fifteen minutes", apiLatencyAlarm))
+}
+
+// addDashboard shows, on one page: the API's traffic, errors and latency;
+// each function's errors, throttles and duration; each queue's backlog and
+// oldest message; the scheduled jobs' runs and the points liability.
+func (s *clienteleStack) addDashboard() {
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	sum := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}
+	graph := func(title string, metrics ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(title), Left: &metrics, Width: jsii.Number(8), Height: jsii.Number(6),
+		})
+	}
+	var rows [][]awscloudwatch.IWidget
+	rows = append(rows, []awscloudwatch.IWidget{
+		graph("API requests and errors", s.api.MetricCount(sum), s.api.MetricClientError(sum), s.api.MetricServerError(sum)),
+		graph("API latency p50/p99", s.api.MetricLatency(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("p50")}),
+			s.api.MetricLatency(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("p99")})),
+	})
+	var errors, durations []awscloudwatch.IMetric
+	for _, f := range s.system.Functions {
+		fn := s.functions[f.Name]
+		errors = append(errors, fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum"), Label: jsii.String(f.Name)}),
+			fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum"), Label: jsii.String(f.Name + " throttles")}))
+		durations = append(durations, fn.MetricDuration(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum"), Label: jsii.String(f.Name)}))
+	}
+	rows = append(rows, []awscloudwatch.IWidget{graph("Function errors and throttles", errors...), graph("Function duration (max)", durations...)})
+	var backlog, ages []awscloudwatch.IMetric
+	for _, q := range s.system.Queues {
+		queue, dlq := s.queues[q.Name], s.dlqs[q.Name]
+		max := &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum"), Label: jsii.String(q.Name)}
+		backlog = append(backlog, queue.MetricApproximateNumberOfMessagesVisible(max),
+			dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum"), Label: jsii.String(q.Name + " DLQ")}))
+		ages = append(ages, queue.MetricApproximateAgeOfOldestMessage(max))
+	}
+	rows = append(rows, []awscloudwatch.IWidget{graph("Queue backlog", backlog...), graph("Oldest message age (s)", ages...)})
+	var runs, business []awscloudwatch.IMetric
+	for _, f := range s.system.Functions {
+		if f.CompletesEvery == 0 {
+			continue
+		}
+		runs = append(runs, s.runMetric(f.Name, metrics.RunCompleted, "Sum"), s.runMetric(f.Name, metrics.FailedItems, "Sum"),
+			s.runMetric(f.Name, metrics.InvariantViolations, "Maximum"))
+		business = append(business, s.runMetric(f.Name, metrics.PointsLiability, "Maximum"), s.runMetric(f.Name, metrics.PointsDebt, "Maximum"))
+	}
+	if len(runs) > 0 {
+		rows = append(rows, []awscloudwatch.IWidget{graph("Scheduled runs", runs...), graph("Points liability and debt", business...)})
+	}
+	widgets := make([]*[]awscloudwatch.IWidget, len(rows))
+	for i := range rows {
+		widgets[i] = &rows[i]
+	}
+	awscloudwatch.NewDashboard(s.stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{Widgets: &widgets})
 }
 
 // output declares a stack output.

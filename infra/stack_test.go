@@ -294,6 +294,12 @@ func checkResourceCounts(t *testing.T, s *synthesized, system topology.System) {
 	for _, sc := range system.Schedules {
 		scheduled[sc.Function] = true
 	}
+	runs := 0
+	for _, f := range system.Functions {
+		if f.CompletesEvery > 0 {
+			runs++
+		}
+	}
 	failureQueue := 0
 	if len(system.Schedules) > 0 {
 		failureQueue = 1
@@ -310,7 +316,8 @@ func checkResourceCounts(t *testing.T, s *synthesized, system topology.System) {
 		"AWS::ApiGatewayV2::Stage":            1,
 		"AWS::Events::Rule":                   0,
 		"AWS::Lambda::EventSourceMapping":     consumers,
-		"AWS::CloudWatch::Alarm":              len(system.Queues) + 2*len(system.Functions) + failureQueue,
+		"AWS::CloudWatch::Alarm":              2*len(system.Queues) + 3*len(system.Functions) + 2*runs + failureQueue + 2,
+		"AWS::CloudWatch::Dashboard":          1,
 		"AWS::Cognito::UserPool":              1,
 		"AWS::Cognito::UserPoolClient":        1 + len(system.Integrations),
 		"AWS::SecretsManager::Secret":         1,
@@ -1007,7 +1014,8 @@ func syntheticSystem() topology.System {
 		Queues: []topology.Queue{{
 			Name: "ledger-events", Subscribes: []string{"ledger.requested"}, Consumer: "ledger-worker",
 			BatchSize: 50, BatchWindow: 5 * time.Second, MaxReceiveCount: 3, MaxConcurrency: 5,
-			Retention: 4 * 24 * time.Hour, DLQRetention: 14 * 24 * time.Hour,
+			OldestMessageAlarm: time.Hour,
+			Retention:          4 * 24 * time.Hour, DLQRetention: 14 * 24 * time.Hour,
 		}},
 		Schedules: []topology.Schedule{{
 			Name: "nightly-expiry", Cron: "30 3 * * 1-5", Function: "ledger-worker",

@@ -157,6 +157,7 @@ func Clientele() System {
 			},
 			// Scans both tables: capped so a run cannot starve the APIs.
 			ReservedConcurrency: 2,
+			CompletesEvery:      24 * time.Hour,
 		}, {
 			Name:         "points-reconcile",
 			Entry:        "functions/points/reconcile",
@@ -170,6 +171,7 @@ func Clientele() System {
 				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query"}},
 			},
 			ReservedConcurrency: 1,
+			CompletesEvery:      7 * 24 * time.Hour,
 		}},
 		// One OAuth client each in the default Cognito user pool: the point
 		// of sale records purchases and returns but cannot sign members up.
@@ -221,21 +223,27 @@ func Clientele() System {
 			{Method: "POST", Path: "/v1/returns", Function: "points-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopePointsWrite, Throttle: &intakeThrottle},
 		},
 		Queues: []Queue{{
-			Name:            PointsEvents,
-			Subscribes:      []string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested},
-			Consumer:        "points-worker",
-			BatchSize:       10,
-			MaxConcurrency:  10,
-			MaxReceiveCount: 5,
-			Retention:       4 * 24 * time.Hour,
-			DLQRetention:    14 * 24 * time.Hour,
+			Name:           PointsEvents,
+			Subscribes:     []string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested},
+			Consumer:       "points-worker",
+			BatchSize:      10,
+			MaxConcurrency: 10,
+			// The worker keeps up within seconds; a quarter of an hour means
+			// it is failing or throttled.
+			OldestMessageAlarm: 15 * time.Minute,
+			MaxReceiveCount:    5,
+			Retention:          4 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
 		}, {
-			Name:            NotificationEvents,
-			Subscribes:      []string{PointsExpiring},
-			BatchSize:       10,
-			MaxReceiveCount: 5,
-			Retention:       4 * 24 * time.Hour,
-			DLQRetention:    14 * 24 * time.Hour,
+			Name:       NotificationEvents,
+			Subscribes: []string{PointsExpiring},
+			BatchSize:  10,
+			// No Clientele consumer: the brand's messaging integration must
+			// drain it; alarm well before messages expire.
+			OldestMessageAlarm: 24 * time.Hour,
+			MaxReceiveCount:    5,
+			Retention:          4 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
 		}},
 	}
 }

@@ -62,6 +62,9 @@ type Function struct {
 	// code calls; the stack grants exactly these (a test compares them with
 	// the SDK operations the function's code can reach).
 	Access []TableAccess
+	// CompletesEvery, for a scheduled job, is the longest time without a
+	// completed run (its RunCompleted metric) before an alarm fires.
+	CompletesEvery time.Duration
 	// UsesHMACKey gives the function the HMAC key (shared/hmackey): the
 	// secret's ARN on AWS, the dev key locally.
 	UsesHMACKey bool
@@ -135,6 +138,10 @@ type Queue struct {
 	// MaxConcurrency caps the concurrent invocations its event source
 	// mapping makes (2 to 1000), so a backlog cannot take every execution.
 	MaxConcurrency int
+	// OldestMessageAlarm is the age of the oldest waiting message that
+	// raises an alarm: a stuck consumer, or a queue no one consumes whose
+	// messages would otherwise expire unnoticed. Below Retention.
+	OldestMessageAlarm time.Duration
 	// MaxReceiveCount is the number of receives before redrive to the DLQ.
 	MaxReceiveCount int
 	// Retention of messages in the queue and the DLQ.
@@ -410,6 +417,9 @@ func (s System) Validate() error {
 				}
 			}
 		}
+		if f.CompletesEvery != 0 && (f.CompletesEvery < 24*time.Hour || f.CompletesEvery > 7*24*time.Hour || f.CompletesEvery%(24*time.Hour) != 0) {
+			bad("function %s: completes-every %s must be whole days from 1 to 7", f.Name, f.CompletesEvery)
+		}
 		if f.ReservedConcurrency < 0 {
 			bad("function %s: negative reserved concurrency", f.Name)
 		}
@@ -532,6 +542,9 @@ func (s System) Complete() error {
 		}
 		if q.DLQRetention <= q.Retention {
 			bad("queue %s: its dead-letter queue must keep messages longer than the queue (%s <= %s)", q.Name, q.DLQRetention, q.Retention)
+		}
+		if q.OldestMessageAlarm <= 0 || q.OldestMessageAlarm >= q.Retention {
+			bad("queue %s: oldest-message alarm %s must be positive and below the retention %s", q.Name, q.OldestMessageAlarm, q.Retention)
 		}
 	}
 	if len(errs) > 0 {

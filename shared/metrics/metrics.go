@@ -23,6 +23,27 @@ import (
 // stack's alarms and dashboard read it.
 const Namespace = "Clientele"
 
+// Names of the run metrics the scheduled jobs emit and the stack alarms on.
+const (
+	// RunCompleted is 1 for a run that finished its work, 0 for one cut
+	// short (the next run goes on).
+	RunCompleted = "RunCompleted"
+	// FailedItems counts the accounts a run could not process.
+	FailedItems = "FailedItems"
+	// InvariantViolations counts the ledger invariants reconciliation found
+	// broken.
+	InvariantViolations = "InvariantViolations"
+	// PointsLiability is the points members hold or will hold (available +
+	// pending): the programme's outstanding liability.
+	PointsLiability = "PointsLiability"
+	// PointsDebt is the points members owe after returns.
+	PointsDebt = "PointsDebt"
+	// MembersProcessed counts the accounts a run went through.
+	MembersProcessed = "MembersProcessed"
+	// PointsExpired counts the points a nightly run expired.
+	PointsExpired = "PointsExpired"
+)
+
 // Unit is a CloudWatch metric unit.
 type Unit string
 
