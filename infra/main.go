@@ -10,8 +10,9 @@
 //	jwtGroupsClaim   claim(s) listing groups, comma-separated (default cognito:groups,groups)
 //
 // Given jwtIssuer and jwtAudience, the HTTP API trusts that provider and no
-// Cognito user pool is created (docs/operations.md explains the mapping). Every stack is checked with cdk-nag's AwsSolutions pack; its
-// findings fail `cdk synth`.
+// Cognito user pool is created (docs/operations.md explains the mapping).
+// Every stack is checked with cdk-nag's AwsSolutions and ServerlessChecks
+// packs; their findings fail `cdk synth`.
 //
 // The stack is environment-agnostic (no account or region at synth time,
 // nothing looked up), so synthesizing needs no AWS account; `cdk deploy`
@@ -73,6 +74,7 @@ func run() error {
 	}
 	NewClienteleStack(app, StackName(stage), props)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	awscdk.Aspects_Of(app).Add(cdknag.NewServerlessChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)
 	return nil
 }

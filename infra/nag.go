@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -27,6 +29,19 @@ const (
 		"the scheduled functions' on-failure destination; an alarm fires on its first message."
 	reasonFunctionVersions = "<function ARN>:* is CDK's grantInvoke for the scheduled functions: it covers the versions and " +
 		"aliases of those named functions only, nothing else."
+	reasonXRayWildcard = "xray:PutTraceSegments and xray:PutTelemetryRecords, added for active tracing, support no " +
+		"resource-level permissions: AWS documents Resource \"*\" for them, and they only write trace data."
+	reasonDeadLetterQueue = "This queue is a dead-letter queue: messages land here after the source queue's receives " +
+		"are spent; redriving from it is an operator's decision (an alarm fires on its first message)."
+	reasonSyncFunctionDLQ = "Invoked synchronously by API Gateway: a failure is returned to the caller as a 5xx " +
+		"(and alarmed on); there is no asynchronous event to dead-letter."
+	reasonQueueFedFunctionDLQ = "Invoked by an SQS event source mapping: failed messages go to the queue's own " +
+		"dead-letter queue through its redrive policy, which is alarmed on."
+	reasonScheduledFunctionDLQ = "Invoked asynchronously by EventBridge Scheduler: failures go to the schedule failures " +
+		"queue through the function's on-failure destination (AWS::Lambda::EventInvokeConfig), which this rule does " +
+		"not recognise, and the scheduler's own dead-letter queue."
+	reasonSQSMappingDestination = "SQS event source mappings support no on-failure destination; failed messages are " +
+		"redriven to the queue's dead-letter queue after its maxReceiveCount, and that queue is alarmed on."
 	reasonUserPoolPlusTier = "The default user pool is a starting point on the Essentials plan: Plus (threat protection) " +
 		"is billed per monthly active user, a cost each brand decides for its member base; production deployments " +
 		"may point the API at the brand's own identity provider with the jwtIssuer/jwtAudience context instead."
@@ -57,6 +72,26 @@ func (s *clienteleStack) suppressAcceptedFindings() {
 			})
 		}
 		cdknag.NagSuppressions_AddResourceSuppressions(s.roles[f.Name], &suppressions, jsii.Bool(true))
+	}
+	for _, f := range s.system.Functions {
+		suppress(s.roles[f.Name], "AwsSolutions-IAM5", reasonXRayWildcard, []interface{}{"Resource::*"})
+		reason := reasonSyncFunctionDLQ
+		switch {
+		case slices.ContainsFunc(s.system.Schedules, func(sc topology.Schedule) bool { return sc.Function == f.Name }):
+			reason = reasonScheduledFunctionDLQ
+		case len(s.system.Consumes(f.Name)) > 0:
+			reason = reasonQueueFedFunctionDLQ
+		}
+		suppress(s.functions[f.Name], "Serverless-LambdaDLQ", reason, nil)
+		if len(s.system.Consumes(f.Name)) > 0 {
+			suppress(s.functions[f.Name], "Serverless-LambdaEventSourceMappingDestination", reasonSQSMappingDestination, nil)
+		}
+	}
+	for _, q := range s.system.Queues {
+		suppress(s.dlqs[q.Name], "Serverless-SQSRedrivePolicy", reasonDeadLetterQueue, nil)
+	}
+	if s.scheduleFailures != nil {
+		suppress(s.scheduleFailures, "Serverless-SQSRedrivePolicy", reasonDeadLetterQueue, nil)
 	}
 	if s.schedulerRole != nil {
 		var appliesTo []interface{}

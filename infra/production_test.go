@@ -544,3 +544,61 @@ func queueIDByName(t *testing.T, s *synthesized, system topology.System, queue s
 	t.Helper()
 	return s.queueID(t, senderTo(t, system, queue), queue)
 }
+
+func TestStagesDecideWhatIsKeptAndProtected(t *testing.T) {
+	prod := clientele(t)
+	dev := mustSynth(t, &ClienteleStackProps{System: topology.Clientele(), Stage: "dev"})
+	if !*prod.stack.TerminationProtection() || *dev.stack.TerminationProtection() {
+		t.Errorf("termination protection: prod %v, dev %v", *prod.stack.TerminationProtection(), *dev.stack.TerminationProtection())
+	}
+	for _, c := range []struct {
+		s      *synthesized
+		policy string
+		guard  bool
+	}{{prod, "Retain", true}, {dev, "Delete", false}} {
+		for _, typ := range []string{"AWS::DynamoDB::Table", "AWS::Cognito::UserPool", "AWS::SecretsManager::Secret", "AWS::Logs::LogGroup"} {
+			for id, r := range c.s.ofType(typ) {
+				if r.DeletionPolicy != c.policy {
+					t.Errorf("%s %s: DeletionPolicy %q, want %q", dig(c.s.cfn.Resources[id].Properties, "Tags"), id, r.DeletionPolicy, c.policy)
+				}
+			}
+		}
+		for id, r := range c.s.ofType("AWS::DynamoDB::Table") {
+			if (r.Properties["DeletionProtectionEnabled"] == true) != c.guard {
+				t.Errorf("table %s: deletion protection %v, want %v", id, r.Properties["DeletionProtectionEnabled"], c.guard)
+			}
+		}
+	}
+	for _, c := range []struct {
+		s     *synthesized
+		stage string
+	}{{prod, "prod"}, {dev, "dev"}} {
+		for id, r := range c.s.ofType("AWS::DynamoDB::Table") {
+			tags := map[string]any{}
+			for _, tag := range asList(r.Properties["Tags"]) {
+				tags[dig(tag, "Key").(string)] = dig(tag, "Value")
+			}
+			if tags["app"] != "clientele" || tags["stage"] != c.stage || tags["data-classification"] != dataClassification {
+				t.Errorf("table %s tags %v", id, tags)
+			}
+		}
+		for _, f := range topology.Clientele().Functions {
+			if got := dig(c.s.cfn.Resources[c.s.functionID(t, f.Name)].Properties, "Environment", "Variables", env.Stage); got != c.stage {
+				t.Errorf("%s in %s: %s = %v", f.Name, c.stage, env.Stage, got)
+			}
+		}
+	}
+}
+
+func TestFunctionsTraceAndLogJSONWithALevel(t *testing.T) {
+	s := clientele(t)
+	for _, f := range topology.Clientele().Functions {
+		p := s.cfn.Resources[s.functionID(t, f.Name)].Properties
+		if dig(p, "TracingConfig", "Mode") != "Active" {
+			t.Errorf("%s: tracing %v", f.Name, p["TracingConfig"])
+		}
+		if dig(p, "LoggingConfig", "LogFormat") != "JSON" || dig(p, "LoggingConfig", "ApplicationLogLevel") != "INFO" {
+			t.Errorf("%s: logging %v, want JSON at INFO", f.Name, p["LoggingConfig"])
+		}
+	}
+}

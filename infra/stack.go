@@ -73,6 +73,15 @@ func BinaryCode(function string) awslambda.Code {
 // BinaryDir is the directory holding a function's bootstrap for BinaryCode.
 func BinaryDir(function string) string { return "bin/" + function }
 
+// dataClassification tags every resource: the stack holds members'
+// personal data (names, contacts, birthdays, purchase history).
+const dataClassification = "personal"
+
+// IsProduction reports whether a stage keeps its data when the stack or a
+// resource is deleted, and protects the stack from deletion: "prod" and
+// stages starting with "prod-".
+func IsProduction(stage string) bool { return stage == "prod" || strings.HasPrefix(stage, "prod-") }
+
 // clienteleStack holds what NewClienteleStack builds while it wires the
 // pieces together.
 type clienteleStack struct {
@@ -91,7 +100,10 @@ type clienteleStack struct {
 	// alarmList holds every alarm, for the topic policy's source ARNs.
 	alarmList []awscloudwatch.Alarm
 	stage     string
-	api       awsapigatewayv2.HttpApi
+	// keep is the removal policy of data: retained in production,
+	// destroyed with the stack elsewhere.
+	keep awscdk.RemovalPolicy
+	api  awsapigatewayv2.HttpApi
 	// scheduleFailures receives scheduled invocations that failed for good.
 	scheduleFailures awssqs.Queue
 	schedulerRole    awsiam.Role
@@ -126,7 +138,14 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 	if code == nil {
 		code = BinaryCode
 	}
+	stage := props.Stage
+	if stage == "" {
+		stage = "dev"
+	}
 	stackProps := props.StackProps
+	if stackProps.TerminationProtection == nil {
+		stackProps.TerminationProtection = jsii.Bool(IsProduction(stage))
+	}
 	if stackProps.Description == nil {
 		stackProps.Description = jsii.String("Clientele: serverless customer management (members, points, feedback, surveys, segmentation)")
 	}
@@ -140,12 +159,16 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 		functions:       map[string]awslambda.Function{},
 		roles:           map[string]awsiam.Role{},
 		logGroups:       map[string]awslogs.LogGroup{},
-		stage:           props.Stage,
+		stage:           stage,
 		asyncConfigured: map[string]bool{},
 		claims:          map[string]string{env.MemberClaim: cognitoMemberClaim, env.GroupsClaim: "cognito:groups"},
 	}
-	if s.stage == "" {
-		s.stage = "dev"
+	s.keep = awscdk.RemovalPolicy_DESTROY
+	if IsProduction(stage) {
+		s.keep = awscdk.RemovalPolicy_RETAIN
+	}
+	for k, v := range map[string]string{"app": "clientele", "stage": stage, "data-classification": dataClassification} {
+		awscdk.Tags_Of(s.stack).Add(jsii.String(k), jsii.String(v), nil)
 	}
 	if props.JWTIssuer != "" {
 		s.claims = map[string]string{env.MemberClaim: "sub", env.GroupsClaim: "cognito:groups,groups"}
@@ -159,7 +182,7 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 	s.dataKey = awskms.NewKey(s.stack, jsii.String("DataKey"), &awskms.KeyProps{
 		Description:       jsii.String("Encrypts Clientele's tables, queues and HMAC key at rest"),
 		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy:     s.keep,
 	})
 	s.addAlarmTopic()
 	for _, t := range s.system.Tables {
@@ -248,8 +271,8 @@ func (s *clienteleStack) addTable(t topology.Table) {
 		},
 		Encryption:         awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
 		EncryptionKey:      s.dataKey,
-		DeletionProtection: jsii.Bool(true),
-		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		DeletionProtection: jsii.Bool(IsProduction(s.stage)),
+		RemovalPolicy:      s.keep,
 	}
 	if t.SortKey != nil {
 		props.SortKey = attribute(*t.SortKey)
@@ -317,7 +340,7 @@ func (s *clienteleStack) addHMACKey() {
 	s.hmacKey = awssecretsmanager.NewSecret(s.stack, jsii.String("HMACKey"), &awssecretsmanager.SecretProps{
 		Description:   jsii.String("Clientele HMAC key for uniqueness items and pagination cursors"),
 		EncryptionKey: s.dataKey,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: s.keep,
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			PasswordLength:     jsii.Number(64),
 			ExcludePunctuation: jsii.Bool(true),
@@ -333,7 +356,7 @@ func (s *clienteleStack) addFunction(f topology.Function) {
 	id := pascal(f.Name)
 	logGroup := awslogs.NewLogGroup(s.stack, jsii.String(id+"LogGroup"), &awslogs.LogGroupProps{
 		Retention:     logRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: s.keep,
 	})
 	// A role of its own instead of the default one, which would attach the
 	// AWS managed AWSLambdaBasicExecutionRole (logs:* on every log group).
@@ -384,6 +407,12 @@ func (s *clienteleStack) addFunction(f topology.Function) {
 		Role:             role,
 		LogGroup:         logGroup,
 		ParamsAndSecrets: paramsAndSecrets,
+		Tracing:          awslambda.Tracing_ACTIVE,
+		LoggingFormat:    awslambda.LoggingFormat_JSON,
+		// slog's levels (shared/logging) are Lambda's: records below the
+		// application level are dropped before they are stored.
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
 	})
 	if f.ReservedConcurrency > 0 {
 		fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(f.ReservedConcurrency))
@@ -528,7 +557,7 @@ func (s *clienteleStack) addHTTPAPI(issuer string, audience []string) {
 	})
 	accessLogs := awslogs.NewLogGroup(s.stack, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     logRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: s.keep,
 	})
 	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:  jsii.String("$default"),
@@ -648,8 +677,8 @@ func (s *clienteleStack) addUserPool() (issuer string, audience []string) {
 		MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
 		AccountRecovery:    awscognito.AccountRecovery_EMAIL_ONLY,
 		FeaturePlan:        awscognito.FeaturePlan_ESSENTIALS,
-		DeletionProtection: jsii.Bool(true),
-		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		DeletionProtection: jsii.Bool(IsProduction(s.stage)),
+		RemovalPolicy:      s.keep,
 	})
 	awscognito.NewCfnUserPoolGroup(s.stack, jsii.String("StaffGroup"), &awscognito.CfnUserPoolGroupProps{
 		UserPoolId:  pool.UserPoolId(),

@@ -111,6 +111,7 @@ func synth(props *ClienteleStackProps) (*synthesized, error) {
 	}
 	stack := NewClienteleStack(app, "Clientele", props)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
+	awscdk.Aspects_Of(app).Add(cdknag.NewServerlessChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
 	template := assertions.Template_FromStack(stack, nil)
 	raw, err := json.Marshal(template.ToJSON())
 	if err != nil {
@@ -136,7 +137,7 @@ func mustSynth(t *testing.T, props *ClienteleStackProps) *synthesized {
 // clienteleSynth is the stack of topology.Clientele(), synthesized once for
 // every test that reads it.
 var clienteleSynth = sync.OnceValues(func() (*synthesized, error) {
-	return synth(&ClienteleStackProps{System: topology.Clientele()})
+	return synth(&ClienteleStackProps{System: topology.Clientele(), Stage: "prod"})
 })
 
 func clientele(t *testing.T) *synthesized {
@@ -618,7 +619,7 @@ func TestFunctionsRunBootstrapOnAL2023WithTheTopologysEnvironment(t *testing.T) 
 		if _, ok := p["FunctionName"]; ok {
 			t.Errorf("%s has a physical name", f.Name)
 		}
-		want := system.Environment(f.Name, "dev", func(string) string { return "" }, func(string) string { return "" })
+		want := system.Environment(f.Name, "prod", func(string) string { return "" }, func(string) string { return "" })
 		if f.UsesHMACKey {
 			want[env.HMACKeySecret] = ""
 		}
@@ -962,7 +963,7 @@ func TestEveryFunctionHasErrorAndThrottleAlarms(t *testing.T) {
 func checkNoNagFindings(t *testing.T, s *synthesized) {
 	t.Helper()
 	annotations := assertions.Annotations_FromStack(s.stack)
-	pattern := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	pattern := assertions.Match_StringLikeRegexp(jsii.String("(AwsSolutions|Serverless)-.*"))
 	for level, found := range map[string]*[]*cxapi.SynthesisMessage{
 		"error":   annotations.FindError(jsii.String("*"), pattern),
 		"warning": annotations.FindWarning(jsii.String("*"), pattern),
