@@ -602,3 +602,31 @@ func TestFunctionsTraceAndLogJSONWithALevel(t *testing.T) {
 		}
 	}
 }
+
+func TestSchedulerCanDeadLetterToTheEncryptedQueue(t *testing.T) {
+	s := clientele(t)
+	var role string
+	for id, r := range s.ofType("AWS::IAM::Role") {
+		if strings.Contains(fmt.Sprint(r.Properties["AssumeRolePolicyDocument"]), "scheduler.amazonaws.com") {
+			role = id
+		}
+	}
+	if role == "" {
+		t.Fatal("no role for EventBridge Scheduler")
+	}
+	var sends, kms bool
+	for _, p := range s.ofType("AWS::IAM::Policy") {
+		if !slices.ContainsFunc(asList(p.Properties["Roles"]), func(r any) bool { return logicalID(r) == role }) {
+			continue
+		}
+		for _, st := range asList(dig(p.Properties, "PolicyDocument", "Statement")) {
+			actions := asList(dig(st, "Action"))
+			sends = sends || slices.Contains(actions, any("sqs:SendMessage"))
+			via, _ := json.Marshal(dig(st, "Condition", "StringEquals", "kms:ViaService"))
+			kms = kms || (slices.Contains(actions, any("kms:GenerateDataKey")) && strings.Contains(string(via), "sqs."))
+		}
+	}
+	if !sends || !kms {
+		t.Errorf("scheduler role: sends to the failures queue %v, may use its key through SQS %v", sends, kms)
+	}
+}

@@ -411,7 +411,7 @@ func (s *clienteleStack) addFunction(f topology.Function) {
 		LoggingFormat:    awslambda.LoggingFormat_JSON,
 		// slog's levels (shared/logging) are Lambda's: records below the
 		// application level are dropped before they are stored.
-		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		ApplicationLogLevelV2: applicationLogLevel(f.Env[env.LogLevel]),
 		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
 	})
 	if f.ReservedConcurrency > 0 {
@@ -787,6 +787,9 @@ func (s *clienteleStack) addScheduleFailures() {
 		}),
 		Description: jsii.String("EventBridge Scheduler invoking Clientele's scheduled functions"),
 	})
+	// The failures queue is encrypted with the data key: the scheduler can
+	// only dead-letter to it if it may use the key (through SQS only).
+	s.grantDataKey(s.schedulerRole, "sqs", "kms:GenerateDataKey", "kms:Decrypt")
 	suppress(s.scheduleFailures, "AwsSolutions-SQS3", reasonScheduleFailuresIsADLQ, nil)
 }
 
@@ -978,6 +981,20 @@ func attribute(k topology.Key) *awsdynamodb.Attribute {
 		kind = awsdynamodb.AttributeType_NUMBER
 	}
 	return &awsdynamodb.Attribute{Name: jsii.String(k.Name), Type: kind}
+}
+
+// applicationLogLevel is Lambda's level for the function's
+// CLIENTELE_LOG_LEVEL (info when unset), so Lambda keeps what slog writes.
+func applicationLogLevel(level string) awslambda.ApplicationLogLevel {
+	switch strings.ToLower(level) {
+	case "debug":
+		return awslambda.ApplicationLogLevel_DEBUG
+	case "warn":
+		return awslambda.ApplicationLogLevel_WARN
+	case "error":
+		return awslambda.ApplicationLogLevel_ERROR
+	}
+	return awslambda.ApplicationLogLevel_INFO
 }
 
 // architecture converts a topology architecture to Lambda's.

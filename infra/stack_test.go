@@ -1090,6 +1090,9 @@ func TestSyntheticTopologyWiresConsumersSchedulesAndAlarms(t *testing.T) {
 	if got := dig(s.cfn.Resources[worker].Properties, "Environment", "Variables", "CLIENTELE_LOG_LEVEL"); got != "debug" {
 		t.Errorf("ledger-worker CLIENTELE_LOG_LEVEL = %v, want the topology's static debug", got)
 	}
+	if got := dig(s.cfn.Resources[worker].Properties, "LoggingConfig", "ApplicationLogLevel"); got != "DEBUG" {
+		t.Errorf("ledger-worker application log level %v, want DEBUG to keep its debug records", got)
+	}
 	for _, f := range system.Functions {
 		checkGrants(t, s, system, f.Name)
 	}
