@@ -253,3 +253,17 @@ func TestSDKCallScannerSeesOperations(t *testing.T) {
 		t.Errorf("points-nightly's own code calls %v, want its member scan among them", own)
 	}
 }
+
+// TestOutboxPartitionMatchesTheStore holds the relay's leading-key grant to
+// the partition shared/dynamo writes outbox items to: were they to differ,
+// the relay would be denied every outbox it must drain.
+func TestOutboxPartitionMatchesTheStore(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("../shared/dynamo/outbox.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `outboxPK = "` + topology.OutboxPartition + `"`; !strings.Contains(string(src), want) {
+		t.Errorf("shared/dynamo/outbox.go does not declare %s", want)
+	}
+}
