@@ -3,12 +3,16 @@
 //
 // Context (cdk synth -c key=value, or cdk.json):
 //
-//	jwtIssuer    issuer URL of an existing identity provider
-//	jwtAudience  accepted audience(s), comma-separated
+//	stage            deployment stage (default dev): the stack is Clientele-<stage>
+//	jwtIssuer        issuer URL of an existing identity provider
+//	jwtAudience      accepted audience(s), comma-separated
+//	jwtMemberClaim   claim holding the member id in that provider's tokens (default sub)
+//	jwtGroupsClaim   claim(s) listing groups, comma-separated (default cognito:groups,groups)
 //
-// Given both, the HTTP API trusts that provider and no Cognito user pool is
-// created. Every stack is checked with cdk-nag's AwsSolutions pack; its
-// findings fail `cdk synth`.
+// Given jwtIssuer and jwtAudience, the HTTP API trusts that provider and no
+// Cognito user pool is created (docs/operations.md explains the mapping).
+// Every stack is checked with cdk-nag's AwsSolutions and ServerlessChecks
+// packs; their findings fail `cdk synth`.
 //
 // The stack is environment-agnostic (no account or region at synth time,
 // nothing looked up), so synthesizing needs no AWS account; `cdk deploy`
@@ -42,7 +46,7 @@ func main() {
 func run() error {
 	app := awscdk.NewApp(nil)
 	system := topology.Clientele()
-	if err := system.Validate(); err != nil {
+	if err := system.Complete(); err != nil {
 		return err
 	}
 	if err := checkBinaries(system); err != nil {
@@ -56,14 +60,53 @@ func run() error {
 	if len(issuer) > 1 {
 		return errors.New("context: jwtIssuer takes one issuer URL")
 	}
-	props := &ClienteleStackProps{System: system, JWTAudience: audience}
+	stage, err := stageOf(app)
+	if err != nil {
+		return err
+	}
+	props := &ClienteleStackProps{System: system, JWTAudience: audience, Stage: stage}
 	if len(issuer) == 1 {
 		props.JWTIssuer = issuer[0]
+		props.MemberClaim = strings.Join(contextStrings(app, "jwtMemberClaim"), ",")
+		props.GroupsClaim = strings.Join(contextStrings(app, "jwtGroupsClaim"), ",")
+	} else if len(contextStrings(app, "jwtMemberClaim"))+len(contextStrings(app, "jwtGroupsClaim")) > 0 {
+		return errors.New("context: jwtMemberClaim and jwtGroupsClaim map a brand's own identity provider; give jwtIssuer and jwtAudience too")
 	}
-	NewClienteleStack(app, "Clientele", props)
+	NewClienteleStack(app, StackName(stage), props)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	awscdk.Aspects_Of(app).Add(cdknag.NewServerlessChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)
 	return nil
+}
+
+// StackName is the stack of a stage: Clientele-<stage>.
+func StackName(stage string) string { return "Clientele-" + stage }
+
+// stageOf reads the stage context: lower-case letters, digits and hyphens,
+// starting with a letter, at most 20 characters (it names the stack and
+// the Cognito domain); "dev" when absent.
+func stageOf(app awscdk.App) (string, error) {
+	values := contextStrings(app, "stage")
+	if len(values) == 0 {
+		return "dev", nil
+	}
+	if len(values) > 1 || !validStage(values[0]) {
+		return "", fmt.Errorf("context: stage %q must be lower-case letters, digits and hyphens, starting with a letter, at most 20 characters", strings.Join(values, ","))
+	}
+	return values[0], nil
+}
+
+// validStage reports whether a stage name is usable in every name it enters.
+func validStage(stage string) bool {
+	if stage == "" || len(stage) > 20 || stage[0] < 'a' || stage[0] > 'z' {
+		return false
+	}
+	for _, r := range stage {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkBinaries reports a missing bootstrap before CDK fails on it with a

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 
 	"clientele/infra/local"
 	"clientele/infra/topology"
@@ -88,8 +91,13 @@ func checkParity(t *testing.T, s *synthesized, system topology.System, plan loca
 	for _, pf := range plan.Functions {
 		id := s.functionID(t, pf.Name)
 		vars, _ := dig(s.cfn.Resources[id].Properties, "Environment", "Variables").(map[string]any)
+		// The CDK stack names the HMAC key's secret where the local runner
+		// gives the dev key itself.
 		var names []string
-		for k := range vars {
+		for _, k := range cdkVariableNames(vars) {
+			if k == env.HMACKeySecret {
+				k = env.HMACKey
+			}
 			names = append(names, k)
 		}
 		sort.Strings(names)
@@ -149,16 +157,32 @@ func checkParity(t *testing.T, s *synthesized, system topology.System, plan loca
 			t.Errorf("%s: queues consumed: CDK %v, local %v", pf.Name, consumes, pf.Consumes)
 		}
 
-		rules := 0
-		for _, r := range s.ofType("AWS::Events::Rule") {
-			for _, target := range asList(r.Properties["Targets"]) {
-				if logicalID(dig(target, "Arn")) == id {
-					rules++
-				}
+		var cdkSchedules []string
+		for _, r := range s.ofType("AWS::Scheduler::Schedule") {
+			if logicalID(dig(r.Properties, "Target", "Arn")) == id {
+				expr, _ := r.Properties["ScheduleExpression"].(string)
+				cdkSchedules = append(cdkSchedules, fmt.Sprintf("%s %v", expr, r.Properties["ScheduleExpressionTimezone"]))
 			}
 		}
-		if rules != len(pf.Schedules) {
-			t.Errorf("%s: %d schedule rules in CDK, %d schedules locally", pf.Name, rules, len(pf.Schedules))
+		var localSchedules []string
+		for _, ps := range plan.Schedules {
+			if ps.Function != pf.Name {
+				continue
+			}
+			cron, err := eventBridgeCron(ps.Cron)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tz := ps.TimeZone
+			if tz == "" {
+				tz = "UTC"
+			}
+			localSchedules = append(localSchedules, fmt.Sprintf("%s %s", *awsevents.Schedule_Cron(cron).ExpressionString(), tz))
+		}
+		sort.Strings(cdkSchedules)
+		sort.Strings(localSchedules)
+		if !slices.Equal(cdkSchedules, localSchedules) {
+			t.Errorf("%s: schedules differ:\nCDK   %v\nlocal %v", pf.Name, cdkSchedules, localSchedules)
 		}
 	}
 }

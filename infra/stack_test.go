@@ -111,6 +111,7 @@ func synth(props *ClienteleStackProps) (*synthesized, error) {
 	}
 	stack := NewClienteleStack(app, "Clientele", props)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
+	awscdk.Aspects_Of(app).Add(cdknag.NewServerlessChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
 	template := assertions.Template_FromStack(stack, nil)
 	raw, err := json.Marshal(template.ToJSON())
 	if err != nil {
@@ -136,7 +137,7 @@ func mustSynth(t *testing.T, props *ClienteleStackProps) *synthesized {
 // clienteleSynth is the stack of topology.Clientele(), synthesized once for
 // every test that reads it.
 var clienteleSynth = sync.OnceValues(func() (*synthesized, error) {
-	return synth(&ClienteleStackProps{System: topology.Clientele()})
+	return synth(&ClienteleStackProps{System: topology.Clientele(), Stage: "prod"})
 })
 
 func clientele(t *testing.T) *synthesized {
@@ -290,19 +291,36 @@ func checkResourceCounts(t *testing.T, s *synthesized, system topology.System) {
 			consumers++
 		}
 	}
+	scheduled := map[string]bool{}
+	for _, sc := range system.Schedules {
+		scheduled[sc.Function] = true
+	}
+	runs := 0
+	for _, f := range system.Functions {
+		if f.CompletesEvery > 0 {
+			runs++
+		}
+	}
+	failureQueue := 0
+	if len(system.Schedules) > 0 {
+		failureQueue = 1
+	}
 	for typ, want := range map[string]int{
 		"AWS::DynamoDB::Table":                len(system.Tables),
-		"AWS::SQS::Queue":                     2 * len(system.Queues),
+		"AWS::SQS::Queue":                     2*len(system.Queues) + failureQueue,
+		"AWS::Scheduler::Schedule":            len(system.Schedules),
+		"AWS::Lambda::EventInvokeConfig":      len(scheduled),
 		"AWS::Lambda::Function":               len(system.Functions),
-		"AWS::IAM::Role":                      len(system.Functions),
+		"AWS::IAM::Role":                      len(system.Functions) + failureQueue,
 		"AWS::ApiGatewayV2::Route":            len(system.Routes),
 		"AWS::ApiGatewayV2::Authorizer":       1,
 		"AWS::ApiGatewayV2::Stage":            1,
-		"AWS::Events::Rule":                   len(system.Schedules),
+		"AWS::Events::Rule":                   0,
 		"AWS::Lambda::EventSourceMapping":     consumers,
-		"AWS::CloudWatch::Alarm":              len(system.Queues) + 2*len(system.Functions),
+		"AWS::CloudWatch::Alarm":              2*len(system.Queues) + 3*len(system.Functions) + 2*runs + failureQueue + 2,
+		"AWS::CloudWatch::Dashboard":          1,
 		"AWS::Cognito::UserPool":              1,
-		"AWS::Cognito::UserPoolClient":        1,
+		"AWS::Cognito::UserPoolClient":        1 + len(system.Integrations),
 		"AWS::SecretsManager::Secret":         1,
 		"AWS::Logs::LogGroup":                 len(system.Functions) + 1,
 		"AWS::Lambda::LayerVersion":           0,
@@ -369,8 +387,13 @@ func TestDefaultAuthorizerTrustsTheStacksUserPool(t *testing.T) {
 			}
 		}
 		audience := asList(dig(a.Properties, "JwtConfiguration", "Audience"))
-		if len(audience) != 1 || clients[logicalID(audience[0])].Type == "" {
-			t.Errorf("audience %v, want the app client id", audience)
+		if len(audience) != len(clients) {
+			t.Errorf("audience %v, want the id of every app client (%d)", audience, len(clients))
+		}
+		for _, aud := range audience {
+			if clients[logicalID(aud)].Type == "" {
+				t.Errorf("audience %v is not an app client of the pool", aud)
+			}
 		}
 	}
 	for id, p := range pools {
@@ -596,10 +619,12 @@ func TestFunctionsRunBootstrapOnAL2023WithTheTopologysEnvironment(t *testing.T) 
 		if _, ok := p["FunctionName"]; ok {
 			t.Errorf("%s has a physical name", f.Name)
 		}
-		want := system.Environment(f.Name, "Clientele", func(string) string { return "" }, func(string) string { return "" })
-		want[env.HMACKey] = ""
+		want := system.Environment(f.Name, "prod", func(string) string { return "" }, func(string) string { return "" })
+		if f.UsesHMACKey {
+			want[env.HMACKeySecret] = ""
+		}
 		vars, _ := dig(p, "Environment", "Variables").(map[string]any)
-		if got, wantNames := slices.Sorted(maps.Keys(vars)), slices.Sorted(maps.Keys(want)); !slices.Equal(got, wantNames) {
+		if got, wantNames := cdkVariableNames(vars), slices.Sorted(maps.Keys(want)); !slices.Equal(got, wantNames) {
 			t.Errorf("%s: variables %v, want %v", f.Name, got, wantNames)
 		}
 		for _, name := range []string{env.Service, env.Stage, env.EventRoutes} {
@@ -607,9 +632,18 @@ func TestFunctionsRunBootstrapOnAL2023WithTheTopologysEnvironment(t *testing.T) 
 				t.Errorf("%s: %s = %v, want %q", f.Name, name, vars[name], want[name])
 			}
 		}
-		hmac, _ := json.Marshal(vars[env.HMACKey])
-		if !strings.Contains(string(hmac), "{{resolve:secretsmanager:") {
-			t.Errorf("%s: %s = %s, want a Secrets Manager dynamic reference", f.Name, env.HMACKey, hmac)
+		if _, ok := vars[env.HMACKey]; ok {
+			t.Errorf("%s: the HMAC key itself is in the function's configuration", f.Name)
+		}
+		if f.UsesHMACKey {
+			if s.cfn.Resources[logicalID(vars[env.HMACKeySecret])].Type != "AWS::SecretsManager::Secret" {
+				t.Errorf("%s: %s = %v, want the secret's ARN", f.Name, env.HMACKeySecret, vars[env.HMACKeySecret])
+			}
+			if layers := asList(p["Layers"]); len(layers) != 1 || !strings.Contains(strings.ToLower(fmt.Sprint(layers)), "paramsandsecrets") {
+				t.Errorf("%s: layers %v, want the Parameters and Secrets extension", f.Name, layers)
+			}
+		} else if len(asList(p["Layers"])) != 0 {
+			t.Errorf("%s does not use the HMAC key but has layers %v", f.Name, p["Layers"])
 		}
 		logGroup := s.cfn.Resources[logicalID(dig(p, "LoggingConfig", "LogGroup"))]
 		if logGroup.Type != "AWS::Logs::LogGroup" || logGroup.Properties["RetentionInDays"] != 30.0 {
@@ -618,13 +652,39 @@ func TestFunctionsRunBootstrapOnAL2023WithTheTopologysEnvironment(t *testing.T) 
 	}
 }
 
+// cdkVariableNames lists a function's variables, sorted, without those the
+// Parameters and Secrets extension's configuration adds.
+func cdkVariableNames(vars map[string]any) []string {
+	var out []string
+	for name := range vars {
+		if !extensionVariable(name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// extensionVariable reports a variable configuring the Parameters and
+// Secrets extension.
+func extensionVariable(name string) bool {
+	for _, prefix := range []string{"PARAMETERS_SECRETS_EXTENSION_", "SECRETS_MANAGER_", "SSM_PARAMETER_STORE_"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // writeActions are DynamoDB actions a reading function must not have.
 var writeActions = []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
 
 // checkGrants checks that a function's role allows exactly what the
-// topology grants it: its tables (writes only where it writes), sending to
-// the queues it publishes to, consuming the queues that feed it, its own log
-// group and the data key, with no wildcard actions or resources.
+// topology grants it: on each table the DynamoDB actions its Access states
+// (with the stated leading keys), sending to the queues it publishes to,
+// consuming the queues that feed it, writing its own log group, and the data
+// key only through the services that use it (kms:ViaService); no wildcard
+// actions, nothing on every resource.
 func checkGrants(t *testing.T, s *synthesized, system topology.System, function string) {
 	t.Helper()
 	f, _ := system.Function(function)
@@ -633,58 +693,98 @@ func checkGrants(t *testing.T, s *synthesized, system topology.System, function 
 	if _, ok := role.Properties["ManagedPolicyArns"]; ok {
 		t.Errorf("%s: role has managed policies %v", function, role.Properties["ManagedPolicyArns"])
 	}
-	allowed := map[string]bool{logicalID(dig(fnProps, "LoggingConfig", "LogGroup")): true}
-	for id := range s.ofType("AWS::KMS::Key") {
-		if strings.HasPrefix(id, "DataKey") {
-			allowed[id] = true
-		}
-	}
+	logGroup := logicalID(dig(fnProps, "LoggingConfig", "LogGroup"))
 	tableActions := map[string][]string{}
+	tableKeys := map[string][]any{}
 	queueActions := map[string][]string{}
 	for _, st := range s.statements(t, function) {
-		actions := asList(st["Action"])
-		for _, a := range actions {
+		var actions []string
+		for _, a := range asList(st["Action"]) {
+			actions = append(actions, a.(string))
 			if a == "*" || strings.HasSuffix(a.(string), ":*") {
 				t.Errorf("%s: wildcard action %v", function, a)
 			}
 		}
+		service, _, _ := strings.Cut(actions[0], ":")
+		for _, a := range actions {
+			if !strings.HasPrefix(a, service+":") {
+				t.Errorf("%s: statement mixes services: %v", function, actions)
+			}
+		}
 		for _, r := range asList(st["Resource"]) {
 			if r == "*" {
-				t.Errorf("%s: actions %v on every resource", function, actions)
-			}
-			id := logicalID(r)
-			if id == "" {
-				if refs := references(r); len(refs) > 0 {
-					id = refs[0]
+				if service != "xray" {
+					t.Errorf("%s: actions %v on every resource", function, actions)
 				}
+				continue
 			}
-			for _, a := range actions {
-				switch s.cfn.Resources[id].Type {
-				case "AWS::DynamoDB::Table":
-					tableActions[id] = append(tableActions[id], a.(string))
-				case "AWS::SQS::Queue":
-					queueActions[id] = append(queueActions[id], a.(string))
+			refs := references(r)
+			if len(refs) != 1 {
+				t.Errorf("%s: resource %v names %d resources", function, r, len(refs))
+				continue
+			}
+			id := refs[0]
+			typ := s.cfn.Resources[id].Type
+			switch service {
+			case "logs":
+				if id != logGroup {
+					t.Errorf("%s: %v on log group %s, not its own", function, actions, id)
 				}
-			}
-			if s.cfn.Resources[id].Type != "AWS::DynamoDB::Table" && s.cfn.Resources[id].Type != "AWS::SQS::Queue" && !allowed[id] {
-				t.Errorf("%s: statement on %v, which the topology does not grant", function, r)
+			case "kms":
+				if !strings.HasPrefix(id, "DataKey") {
+					t.Errorf("%s: %v on key %s", function, actions, id)
+				}
+				via, _ := json.Marshal(dig(st, "Condition", "StringEquals", "kms:ViaService"))
+				if !strings.Contains(string(via), ".amazonaws.com") || !strings.Contains(string(via), "AWS::Region") {
+					t.Errorf("%s: %v on the data key without a kms:ViaService condition in the stack's region: %s", function, actions, via)
+				}
+			case "dynamodb":
+				if typ != "AWS::DynamoDB::Table" {
+					t.Errorf("%s: %v on %s (%s)", function, actions, id, typ)
+				}
+				for _, a := range actions {
+					if !slices.Contains(tableActions[id], a) {
+						tableActions[id] = append(tableActions[id], a)
+					}
+				}
+				tableKeys[id] = append(tableKeys[id], dig(st, "Condition", "ForAllValues:StringEquals", "dynamodb:LeadingKeys"))
+			case "sqs":
+				if typ != "AWS::SQS::Queue" {
+					t.Errorf("%s: %v on %s (%s)", function, actions, id, typ)
+				}
+				queueActions[id] = append(queueActions[id], actions...)
+			case "secretsmanager":
+				if typ != "AWS::SecretsManager::Secret" || !slices.Equal(actions, []string{"secretsmanager:GetSecretValue"}) {
+					t.Errorf("%s: %v on %s (%s)", function, actions, id, typ)
+				}
+			default:
+				t.Errorf("%s: %v on %v, which the topology does not grant", function, actions, r)
 			}
 		}
 	}
 	wantTables := map[string]bool{}
-	for _, table := range system.TablesOf(function) {
-		id := s.tableID(t, function, table)
+	for _, access := range f.Access {
+		id := s.tableID(t, function, access.Table)
 		wantTables[id] = true
-		writes := slices.Contains(f.WritesTables, table)
-		for _, a := range append([]string{"dynamodb:GetItem", "dynamodb:Query"}, writeActions...) {
-			if slices.Contains(writeActions, a) && !writes {
-				if slices.Contains(tableActions[id], a) {
-					t.Errorf("%s only reads %s but may %s", function, table, a)
-				}
-				continue
+		var want []string
+		for _, a := range access.Actions {
+			want = append(want, "dynamodb:"+a)
+		}
+		slices.Sort(want)
+		got := slices.Sorted(slices.Values(tableActions[id]))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s on %s: actions %v, the topology states %v", function, access.Table, got, want)
+		}
+		for _, keys := range tableKeys[id] {
+			if fmt.Sprint(asList(keys)) != fmt.Sprint(asList(stringsAsAny(access.LeadingKeys))) {
+				t.Errorf("%s on %s: leading keys %v, the topology states %v", function, access.Table, keys, access.LeadingKeys)
 			}
-			if !slices.Contains(tableActions[id], a) {
-				t.Errorf("%s: no %s on %s", function, a, table)
+		}
+		if !slices.Contains(f.WritesTables, access.Table) {
+			for _, a := range got {
+				if slices.Contains(writeActions, a) {
+					t.Errorf("%s only reads %s but may %s", function, access.Table, a)
+				}
 			}
 		}
 	}
@@ -700,23 +800,40 @@ func checkGrants(t *testing.T, s *synthesized, system topology.System, function 
 	}
 	for _, q := range system.Consumes(function) {
 		id := queueIDByConsumer(t, s, q)
-		wantQueues[id] = append(wantQueues[id], "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
+		wantQueues[id] = append(wantQueues[id], "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes")
 	}
-	for id, actions := range wantQueues {
-		for _, a := range actions {
-			if !slices.Contains(queueActions[id], a) {
-				t.Errorf("%s: no %s on queue %s", function, a, id)
-			}
+	for id, want := range wantQueues {
+		if got := slices.Sorted(slices.Values(queueActions[id])); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			t.Errorf("%s: queue %s actions %v, want %v", function, id, got, want)
 		}
+	}
+	if slices.ContainsFunc(system.Schedules, func(sc topology.Schedule) bool { return sc.Function == function }) {
+		id := scheduleFailuresQueue(t, s)
+		wantQueues[id] = append(wantQueues[id], "sqs:SendMessage")
 	}
 	for id, actions := range queueActions {
 		if _, ok := wantQueues[id]; !ok {
 			t.Errorf("%s: %v on queue %s, which the topology does not grant", function, actions, id)
 		}
-		if !slices.Contains(wantQueues[id], "sqs:SendMessage") && slices.Contains(actions, "sqs:SendMessage") {
-			t.Errorf("%s may send to queue %s, which subscribes to nothing it publishes", function, id)
-		}
 	}
+}
+
+func stringsAsAny(xs []string) []any {
+	var out []any
+	for _, x := range xs {
+		out = append(out, x)
+	}
+	return out
+}
+
+// scheduleFailuresQueue finds the queue the schedules dead-letter to.
+func scheduleFailuresQueue(t *testing.T, s *synthesized) string {
+	t.Helper()
+	for _, r := range s.ofType("AWS::Scheduler::Schedule") {
+		return logicalID(dig(r.Properties, "Target", "DeadLetterConfig", "Arn"))
+	}
+	t.Fatal("no schedule")
+	return ""
 }
 
 // queueIDByConsumer finds a queue through the event source mapping that
@@ -749,7 +866,7 @@ func TestRolesGrantOnlyWhatTheTopologyGrants(t *testing.T) {
 					"Resource": assertions.Match_AnyValue(),
 				}),
 				assertions.Match_ObjectLike(&map[string]any{
-					"Action":   assertions.Match_ArrayWith(&[]any{"sqs:SendMessage"}),
+					"Action":   "sqs:SendMessage",
 					"Resource": map[string]any{"Fn::GetAtt": []any{s.queueID(t, "members-api", topology.PointsEvents), "Arn"}},
 				}),
 			})},
@@ -767,10 +884,12 @@ func TestNoResourceHasAPhysicalName(t *testing.T) {
 		"AWS::ApiGatewayV2::Api":        {"Name"},
 		"AWS::ApiGatewayV2::Authorizer": {"Name"},
 		"AWS::IAM::Policy":              {"PolicyName"},
+		// The resource server's display name, unique only within its pool.
+		"AWS::Cognito::UserPoolResourceServer": {"Name"},
 		// The secret's name is generated by CloudFormation (no Name property).
 	}
 	for id, r := range s.cfn.Resources {
-		if r.Type == "AWS::Lambda::Permission" || r.Type == "AWS::Lambda::EventSourceMapping" {
+		if r.Type == "AWS::Lambda::Permission" || r.Type == "AWS::Lambda::EventSourceMapping" || r.Type == "AWS::Lambda::EventInvokeConfig" {
 			continue // FunctionName refers to the function, it does not name it
 		}
 		for _, name := range names {
@@ -844,7 +963,7 @@ func TestEveryFunctionHasErrorAndThrottleAlarms(t *testing.T) {
 func checkNoNagFindings(t *testing.T, s *synthesized) {
 	t.Helper()
 	annotations := assertions.Annotations_FromStack(s.stack)
-	pattern := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	pattern := assertions.Match_StringLikeRegexp(jsii.String("(AwsSolutions|Serverless)-.*"))
 	for level, found := range map[string]*[]*cxapi.SynthesisMessage{
 		"error":   annotations.FindError(jsii.String("*"), pattern),
 		"warning": annotations.FindWarning(jsii.String("*"), pattern),
@@ -880,25 +999,31 @@ func syntheticSystem() topology.System {
 				Name: "ledger-api", Entry: "functions/ledger/api", Description: "Reads the ledger",
 				MemoryMB: 128, Timeout: 5 * time.Second, Architecture: topology.ARM64,
 				ReadsTables: []string{"ledger"}, Publishes: []string{"ledger.requested"},
+				Access: []topology.TableAccess{{Table: "ledger", Actions: []string{"GetItem", "Query"}}},
 			},
 			{
 				Name: "ledger-worker", Entry: "functions/ledger/worker", Description: "Applies ledger events",
 				MemoryMB: 512, Timeout: 20 * time.Second, Architecture: topology.X8664,
 				WritesTables: []string{"ledger"}, Env: map[string]string{"CLIENTELE_LOG_LEVEL": "debug"},
+				Access:              []topology.TableAccess{{Table: "ledger", Actions: []string{"Query", "UpdateItem"}, LeadingKeys: []string{"LEDGER"}}},
+				ReservedConcurrency: 3,
 			},
 		},
 		Routes: []topology.Route{
-			{Method: "GET", Path: "/v1/ledger/{id}", Function: "ledger-api", Callers: []topology.Caller{topology.Member}},
+			{Method: "GET", Path: "/v1/ledger/{id}", Function: "ledger-api", Callers: []topology.Caller{topology.Member}, Throttle: &topology.Throttle{RatePerSecond: 5, Burst: 7}},
 		},
 		Queues: []topology.Queue{{
 			Name: "ledger-events", Subscribes: []string{"ledger.requested"}, Consumer: "ledger-worker",
-			BatchSize: 50, BatchWindow: 5 * time.Second, MaxReceiveCount: 3,
-			Retention: 4 * 24 * time.Hour, DLQRetention: 14 * 24 * time.Hour,
+			BatchSize: 50, BatchWindow: 5 * time.Second, MaxReceiveCount: 3, MaxConcurrency: 5,
+			OldestMessageAlarm: time.Hour,
+			Retention:          4 * 24 * time.Hour, DLQRetention: 14 * 24 * time.Hour,
 		}},
 		Schedules: []topology.Schedule{{
 			Name: "nightly-expiry", Cron: "30 3 * * 1-5", Function: "ledger-worker",
-			Payload: `{"job":"expire","dryRun":false}`,
+			Payload: `{"job":"expire","dryRun":false}`, Retries: 3, MaxEventAge: 2 * time.Hour,
 		}},
+		TimeZone: "Europe/Paris",
+		Throttle: topology.Throttle{RatePerSecond: 10, Burst: 20},
 	}
 }
 
@@ -919,6 +1044,7 @@ func TestSyntheticTopologyWiresConsumersSchedulesAndAlarms(t *testing.T) {
 			"BatchSize":                      50,
 			"MaximumBatchingWindowInSeconds": 5,
 			"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
+			"ScalingConfig":                  map[string]any{"MaximumConcurrency": 5},
 		})
 	})
 	checkQueue(t, s, system, system.Queues[0], queueID)
@@ -926,27 +1052,46 @@ func TestSyntheticTopologyWiresConsumersSchedulesAndAlarms(t *testing.T) {
 		t.Errorf("visibility timeout %v, want 6 × 20 s", got)
 	}
 	recoverAssertion(t, "schedule", func() {
-		s.template.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
-			"ScheduleExpression": "cron(30 3 ? * MON-FRI *)",
-			"State":              "ENABLED",
-			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+		s.template.HasResourceProperties(jsii.String("AWS::Scheduler::Schedule"), map[string]any{
+			"ScheduleExpression":         "cron(30 3 ? * MON-FRI *)",
+			"ScheduleExpressionTimezone": "Europe/Paris",
+			"State":                      "ENABLED",
+			"Target": assertions.Match_ObjectLike(&map[string]any{
 				"Arn":   map[string]any{"Fn::GetAtt": []any{worker, "Arn"}},
 				"Input": assertions.Match_SerializedJson(map[string]any{"job": "expire", "dryRun": false}),
-			})},
+				"RetryPolicy": map[string]any{
+					"MaximumRetryAttempts":     3,
+					"MaximumEventAgeInSeconds": 7200,
+				},
+				"DeadLetterConfig": map[string]any{"Arn": assertions.Match_AnyValue()},
+			}),
 		})
 	})
-	recoverAssertion(t, "schedule permission", func() {
-		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
-			"Action":       "lambda:InvokeFunction",
-			"Principal":    "events.amazonaws.com",
-			"FunctionName": map[string]any{"Fn::GetAtt": []any{worker, "Arn"}},
+	recoverAssertion(t, "on-failure destination", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
+			"FunctionName":      map[string]any{"Ref": worker},
+			"DestinationConfig": map[string]any{"OnFailure": map[string]any{"Destination": assertions.Match_AnyValue()}},
 		})
 	})
+	recoverAssertion(t, "throttles", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+			"DefaultRouteSettings": map[string]any{"ThrottlingRateLimit": 10, "ThrottlingBurstLimit": 20},
+			"RouteSettings": map[string]any{
+				"GET /v1/ledger/{id}": map[string]any{"ThrottlingRateLimit": 5, "ThrottlingBurstLimit": 7},
+			},
+		})
+	})
+	if got := s.cfn.Resources[worker].Properties["ReservedConcurrentExecutions"]; got != 3.0 {
+		t.Errorf("ledger-worker reserved concurrency %v, want 3", got)
+	}
 	if arch := asList(s.cfn.Resources[worker].Properties["Architectures"]); len(arch) != 1 || arch[0] != "x86_64" {
 		t.Errorf("ledger-worker architectures %v, want x86_64", arch)
 	}
 	if got := dig(s.cfn.Resources[worker].Properties, "Environment", "Variables", "CLIENTELE_LOG_LEVEL"); got != "debug" {
 		t.Errorf("ledger-worker CLIENTELE_LOG_LEVEL = %v, want the topology's static debug", got)
+	}
+	if got := dig(s.cfn.Resources[worker].Properties, "LoggingConfig", "ApplicationLogLevel"); got != "DEBUG" {
+		t.Errorf("ledger-worker application log level %v, want DEBUG to keep its debug records", got)
 	}
 	for _, f := range system.Functions {
 		checkGrants(t, s, system, f.Name)

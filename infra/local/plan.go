@@ -44,7 +44,8 @@ type PlannedFunction struct {
 	MemoryMB int
 	Timeout  time.Duration
 	// EnvNames are the variables the deployment sets on the function, sorted:
-	// those of topology.System.Environment plus the HMAC key. The Lambda
+	// those of topology.System.Environment plus the HMAC key for the
+	// functions that use it (the CDK stack names its secret). The Lambda
 	// runtime's own variables (AWS_REGION, AWS_LAMBDA_FUNCTION_NAME, ...)
 	// and the local endpoint overrides are not listed.
 	EnvNames []string
@@ -82,8 +83,10 @@ type PlannedQueue struct {
 // PlannedSchedule is one schedule. Payload is the event the function
 // receives as is; an empty Payload means EventBridge's own scheduled event.
 type PlannedSchedule struct {
-	Name     string
-	Cron     string
+	Name string
+	Cron string
+	// TimeZone is the IANA zone the cron expression is read in ("" is UTC).
+	TimeZone string
 	Function string
 	Payload  string
 }
@@ -119,13 +122,16 @@ func Plan(sys topology.System) PlanView {
 
 	schedulesOf := map[string][]string{}
 	for _, s := range sys.Schedules {
-		p.Schedules = append(p.Schedules, PlannedSchedule{Name: s.Name, Cron: s.Cron, Function: s.Function, Payload: s.Payload})
+		p.Schedules = append(p.Schedules, PlannedSchedule{Name: s.Name, Cron: s.Cron, TimeZone: sys.TimeZone, Function: s.Function, Payload: s.Payload})
 		schedulesOf[s.Function] = append(schedulesOf[s.Function], s.Name)
 	}
 	sort.Slice(p.Schedules, func(i, j int) bool { return p.Schedules[i].Name < p.Schedules[j].Name })
 
 	for _, f := range sys.Functions {
-		names := []string{env.HMACKey}
+		var names []string
+		if f.UsesHMACKey {
+			names = append(names, env.HMACKey)
+		}
 		for k := range sys.Environment(f.Name, localStage, identity, identity) {
 			names = append(names, k)
 		}

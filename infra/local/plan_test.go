@@ -21,7 +21,7 @@ func TestPlanOfASmallSystem(t *testing.T) {
 			{Name: "points-worker", Entry: "functions/points/worker", MemoryMB: 256, Timeout: 20 * time.Second,
 				ReadsTables: []string{"members", "ledger"}, WritesTables: []string{"ledger"}},
 			{Name: "members-api", Entry: "functions/members/api", MemoryMB: 256, Timeout: 10 * time.Second,
-				WritesTables: []string{"members"}, Publishes: []string{"member.registered"}, Env: map[string]string{"X_STATIC": "1"}},
+				WritesTables: []string{"members"}, Publishes: []string{"member.registered"}, Env: map[string]string{"X_STATIC": "1"}, UsesHMACKey: true},
 		},
 		Routes: []topology.Route{
 			{Method: "get", Path: "/v1/members/{id}", Function: "members-api", Callers: []topology.Caller{topology.Member}},
@@ -51,7 +51,7 @@ func TestPlanOfASmallSystem(t *testing.T) {
 		t.Fatalf("functions not sorted by name: %+v", p.Functions)
 	}
 	api, worker := p.Functions[0], p.Functions[1]
-	wantEnv := []string{env.EventRoutes, env.HMACKey, env.QueueURLVar("points-events"), env.Service, env.Stage, env.TableVar("members"), "X_STATIC"}
+	wantEnv := []string{env.EventRoutes, env.GroupsClaim, env.HMACKey, env.MemberClaim, env.QueueURLVar("points-events"), env.Service, env.Stage, env.TableVar("members"), "X_STATIC"}
 	slices.Sort(wantEnv)
 	if !slices.Equal(api.EnvNames, wantEnv) {
 		t.Errorf("members-api env names:\n got %v\nwant %v", api.EnvNames, wantEnv)
@@ -107,8 +107,9 @@ func TestPlanOfClientele(t *testing.T) {
 				t.Errorf("%s: env name %s missing", f.Name, name)
 			}
 		}
-		if !slices.Contains(f.EnvNames, env.HMACKey) {
-			t.Errorf("%s: no %s", f.Name, env.HMACKey)
+		fn, _ := sys.Function(f.Name)
+		if slices.Contains(f.EnvNames, env.HMACKey) != fn.UsesHMACKey {
+			t.Errorf("%s: %s given: %v, uses it: %v", f.Name, env.HMACKey, !fn.UsesHMACKey, fn.UsesHMACKey)
 		}
 	}
 	for _, r := range p.Routes {

@@ -12,8 +12,9 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// scheduler invokes functions on the topology's cron expressions (UTC) and
-// on demand. The event is the schedule's payload as is, which is what the
+// scheduler invokes functions on the topology's cron expressions, read in
+// the topology's time zone as EventBridge Scheduler reads them, and on
+// demand. The event is the schedule's payload as is, which is what the
 // CDK stack's RuleTargetInput.fromObject(payload) delivers; a schedule
 // without a payload gets EventBridge's own "Scheduled Event".
 //
@@ -43,7 +44,14 @@ func newScheduler(ctx context.Context, schedules []PlannedSchedule, functions ma
 			return nil, fmt.Errorf("schedule %s: unknown function %s", sc.Name, sc.Function)
 		}
 		s.byName[sc.Name] = sc
-		if _, err := s.cron.AddFunc(sc.Cron, func() {
+		spec := sc.Cron
+		if sc.TimeZone != "" {
+			if _, err := time.LoadLocation(sc.TimeZone); err != nil {
+				return nil, fmt.Errorf("schedule %s: time zone %q: %w", sc.Name, sc.TimeZone, err)
+			}
+			spec = "CRON_TZ=" + sc.TimeZone + " " + sc.Cron
+		}
+		if _, err := s.cron.AddFunc(spec, func() {
 			if _, err := s.fire(s.ctx, sc, "cron"); err != nil {
 				s.log.Error("scheduled invocation failed", "schedule", sc.Name, "function", sc.Function, "err", err)
 			}

@@ -282,7 +282,9 @@ func (s *Stack) functionEnv(cfg Config, f topology.Function) []string {
 		"AWS_EC2_METADATA_DISABLED":       "true",
 		"AWS_ENDPOINT_URL_DYNAMODB":       s.DynamoDBEndpoint,
 		"AWS_ENDPOINT_URL_SQS":            s.SQSEndpoint,
-		env.HMACKey:                       DevHMACKey,
+	}
+	if f.UsesHMACKey {
+		vars[env.HMACKey] = DevHMACKey
 	}
 	for k, v := range cfg.System.Environment(f.Name, localStage, identity, s.QueueURL) {
 		vars[k] = v

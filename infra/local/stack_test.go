@@ -50,7 +50,7 @@ func testSystem() topology.System {
 		}},
 		Functions: []topology.Function{
 			{Name: "echo", Entry: "infra/local/testdata/echo", MemoryMB: 128, Timeout: time.Second,
-				Publishes: []string{"job.requested"}, Env: map[string]string{"CLIENTELE_ECHO_STATIC": "static"}},
+				Publishes: []string{"job.requested"}, Env: map[string]string{"CLIENTELE_ECHO_STATIC": "static"}, UsesHMACKey: true},
 			{Name: "consumer", Entry: "infra/local/testdata/consumer", MemoryMB: 128, Timeout: 2 * time.Second,
 				WritesTables: []string{"records"}},
 			{Name: "recorder", Entry: "infra/local/testdata/recorder", MemoryMB: 256, Timeout: 2 * time.Second,
@@ -465,7 +465,7 @@ func (e *scenarios) testClaims(t *testing.T) {
 
 	_, service := e.echo(t, "GET", "/v1/echo/fixed", e.token(t, topology.Service, ""), nil)
 	sj := service.Event.RequestContext.Authorizer.JWT
-	if sj.Claims["sub"] != local.DefaultServiceSubject || sj.Claims["client_id"] != local.DefaultServiceSubject || !slices.Equal(sj.Scopes, []string{"members:write"}) {
+	if sj.Claims["sub"] != local.DefaultServiceSubject || sj.Claims["client_id"] != local.DefaultServiceSubject || !slices.Equal(sj.Scopes, []string{"members:write", "points:write"}) {
 		t.Errorf("service claims %v scopes %v", sj.Claims, sj.Scopes)
 	}
 

@@ -12,6 +12,10 @@ const (
 	PointsTable  = "points"
 )
 
+// OutboxPartition is the partition key of every table's outbox items
+// (shared/dynamo); the outbox relay may touch nothing else.
+const OutboxPartition = "OUTBOX"
+
 // Logical queue names.
 const (
 	// PointsEvents carries events the points worker acts on (welcome bonus,
@@ -20,6 +24,14 @@ const (
 	// NotificationEvents carries what a brand's messaging integration sends
 	// to members (points about to expire). No Clientele function consumes it.
 	NotificationEvents = "notification-events"
+)
+
+// Service scopes (shared/apigw enforces them per route).
+const (
+	// ScopeMembersWrite signs members up: the brand's app backend.
+	ScopeMembersWrite = "members:write"
+	// ScopePointsWrite records purchases and returns: points of sale.
+	ScopePointsWrite = "points:write"
 )
 
 // Event types published between domains.
@@ -41,6 +53,14 @@ const (
 const PointsPolicy = `{}`
 
 func pointsEnv() map[string]string { return map[string]string{env.PointsPolicy: PointsPolicy} }
+
+// Intake limits: tills post purchases and returns in bursts at closing
+// time; signups come from the brand's app backend. Each route has its own
+// bucket, apart from the reads members make.
+var (
+	intakeThrottle = Throttle{RatePerSecond: 200, Burst: 400}
+	signupThrottle = Throttle{RatePerSecond: 20, Burst: 50}
+)
 
 // Clientele is the deployed system.
 func Clientele() System {
@@ -67,6 +87,13 @@ func Clientele() System {
 			ReadsTables:  []string{PointsTable},
 			WritesTables: []string{MembersTable},
 			Publishes:    []string{MemberRegistered, MemberErased},
+			// The export values points with the brand's policy.
+			Env:         pointsEnv(),
+			UsesHMACKey: true,
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
+				{Table: PointsTable, Actions: []string{"GetItem", "Query"}},
+			},
 		}, {
 			Name:         "outbox-relay",
 			Entry:        "functions/outbox/relay",
@@ -76,6 +103,13 @@ func Clientele() System {
 			Architecture: ARM64,
 			WritesTables: []string{MembersTable, PointsTable},
 			Publishes:    []string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring},
+			// Reads and clears the outboxes, and nothing else of either table.
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
+				{Table: PointsTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
+			},
+			// One relay at a time is enough and keeps it from racing itself.
+			ReservedConcurrency: 1,
 		}, {
 			Name:         "points-api",
 			Entry:        "functions/points/api",
@@ -88,6 +122,11 @@ func Clientele() System {
 			Env:          pointsEnv(),
 			WritesTables: []string{PointsTable},
 			Publishes:    []string{PointsPurchase, PointsReturn},
+			UsesHMACKey:  true,
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"GetItem"}},
+				{Table: PointsTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
+			},
 		}, {
 			Name:         "points-worker",
 			Entry:        "functions/points/worker",
@@ -98,6 +137,9 @@ func Clientele() System {
 			Env:          pointsEnv(),
 			WritesTables: []string{PointsTable},
 			Publishes:    []string{PointsBonusRequested},
+			Access: []TableAccess{
+				{Table: PointsTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
+			},
 		}, {
 			Name:         "points-nightly",
 			Entry:        "functions/points/nightly",
@@ -109,6 +151,13 @@ func Clientele() System {
 			ReadsTables:  []string{MembersTable},
 			WritesTables: []string{PointsTable},
 			Publishes:    []string{PointsExpiring},
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"Scan"}},
+				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query", "PutItem", "DeleteItem"}},
+			},
+			// Scans both tables: capped so a run cannot starve the APIs.
+			ReservedConcurrency: 2,
+			CompletesEvery:      24 * time.Hour,
 		}, {
 			Name:         "points-reconcile",
 			Entry:        "functions/points/reconcile",
@@ -117,27 +166,50 @@ func Clientele() System {
 			Timeout:      15 * time.Minute,
 			Architecture: ARM64,
 			ReadsTables:  []string{PointsTable},
+			Env:          pointsEnv(),
+			Access: []TableAccess{
+				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query"}},
+			},
+			ReservedConcurrency: 1,
+			CompletesEvery:      7 * 24 * time.Hour,
 		}},
+		// One OAuth client each in the default Cognito user pool: the point
+		// of sale records purchases and returns but cannot sign members up.
+		Integrations: []Integration{
+			{Name: "pos", Scopes: []string{ScopePointsWrite}},
+			{Name: "brand-app", Scopes: []string{ScopeMembersWrite, ScopePointsWrite}},
+		},
+		// The brand's wall clock: "nightly" is night where its members are.
+		TimeZone: "Asia/Shanghai",
+		// Every route by default; intake routes have their own below.
+		Throttle: Throttle{RatePerSecond: 100, Burst: 200},
 		Schedules: []Schedule{{
 			Name:     "outbox-relay",
 			Cron:     "* * * * *",
 			Function: "outbox-relay",
 			Payload:  `{"source":"schedule"}`,
+			// The next run a minute later does the same work.
+			Retries:     0,
+			MaxEventAge: time.Minute,
 		}, {
-			// Nightly at 01:00 UTC, and hourly until 04:00 so a run cut short
-			// by the function timeout finishes (each member once per day).
-			Name:     "points-nightly",
-			Cron:     "0 1-4 * * *",
-			Function: "points-nightly",
-			Payload:  `{"job":"nightly"}`,
+			// Nightly at 01:00 local time, and hourly until 04:00 so a run cut
+			// short by the function timeout finishes (each member once per day).
+			Name:        "points-nightly",
+			Cron:        "0 1-4 * * *",
+			Function:    "points-nightly",
+			Payload:     `{"job":"nightly"}`,
+			Retries:     2,
+			MaxEventAge: time.Hour,
 		}, {
-			Name:     "points-reconcile",
-			Cron:     "0 5 * * 0",
-			Function: "points-reconcile",
-			Payload:  `{"job":"reconcile"}`,
+			Name:        "points-reconcile",
+			Cron:        "0 5 * * 0",
+			Function:    "points-reconcile",
+			Payload:     `{"job":"reconcile"}`,
+			Retries:     2,
+			MaxEventAge: 6 * time.Hour,
 		}},
 		Routes: []Route{
-			{Method: "POST", Path: "/v1/members", Function: "members-api", Callers: []Caller{Service, Staff}},
+			{Method: "POST", Path: "/v1/members", Function: "members-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopeMembersWrite, Throttle: &signupThrottle},
 			{Method: "GET", Path: "/v1/members/{id}", Function: "members-api", Callers: []Caller{Member, Staff}},
 			{Method: "PATCH", Path: "/v1/members/{id}", Function: "members-api", Callers: []Caller{Member, Staff}},
 			{Method: "DELETE", Path: "/v1/members/{id}", Function: "members-api", Callers: []Caller{Member, Staff}},
@@ -147,24 +219,31 @@ func Clientele() System {
 			{Method: "GET", Path: "/v1/members/{id}/points/entries", Function: "points-api", Callers: []Caller{Member, Staff}},
 			{Method: "POST", Path: "/v1/members/{id}/points/redemptions", Function: "points-api", Callers: []Caller{Member, Staff}},
 			{Method: "POST", Path: "/v1/members/{id}/points/adjustments", Function: "points-api", Callers: []Caller{Staff}},
-			{Method: "POST", Path: "/v1/purchases", Function: "points-api", Callers: []Caller{Service, Staff}},
-			{Method: "POST", Path: "/v1/returns", Function: "points-api", Callers: []Caller{Service, Staff}},
+			{Method: "POST", Path: "/v1/purchases", Function: "points-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopePointsWrite, Throttle: &intakeThrottle},
+			{Method: "POST", Path: "/v1/returns", Function: "points-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopePointsWrite, Throttle: &intakeThrottle},
 		},
 		Queues: []Queue{{
-			Name:            PointsEvents,
-			Subscribes:      []string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested},
-			Consumer:        "points-worker",
-			BatchSize:       10,
-			MaxReceiveCount: 5,
-			Retention:       14 * 24 * time.Hour,
-			DLQRetention:    14 * 24 * time.Hour,
+			Name:           PointsEvents,
+			Subscribes:     []string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested},
+			Consumer:       "points-worker",
+			BatchSize:      10,
+			MaxConcurrency: 10,
+			// The worker keeps up within seconds; a quarter of an hour means
+			// it is failing or throttled.
+			OldestMessageAlarm: 15 * time.Minute,
+			MaxReceiveCount:    5,
+			Retention:          4 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
 		}, {
-			Name:            NotificationEvents,
-			Subscribes:      []string{PointsExpiring},
-			BatchSize:       10,
-			MaxReceiveCount: 5,
-			Retention:       14 * 24 * time.Hour,
-			DLQRetention:    14 * 24 * time.Hour,
+			Name:       NotificationEvents,
+			Subscribes: []string{PointsExpiring},
+			BatchSize:  10,
+			// No Clientele consumer: the brand's messaging integration must
+			// drain it; alarm well before messages expire.
+			OldestMessageAlarm: 24 * time.Hour,
+			MaxReceiveCount:    5,
+			Retention:          4 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
 		}},
 	}
 }

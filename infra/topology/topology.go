@@ -7,9 +7,13 @@ package topology
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+	// Schedules name IANA time zones; the database is embedded so every
+	// machine resolves them the same way.
+	_ "time/tzdata"
 
 	"clientele/shared/env"
 )
@@ -26,8 +30,10 @@ const (
 // Caller is a kind of token a route accepts.
 type Caller string
 
-// Callers. A member token's sub is a member id; staff tokens carry the scope
-// or group "staff"; service tokens carry the scope "members:write".
+// Callers. A member token names a member id in its member claim (sub, or
+// custom:member_id with the default Cognito pool); staff tokens carry the
+// scope or group "staff"; service tokens carry the service scope their route
+// names (Route.ServiceScope).
 const (
 	Member  Caller = "member"
 	Staff   Caller = "staff"
@@ -52,7 +58,38 @@ type Function struct {
 	// Publishes names event types the function emits; it may send to every
 	// queue that subscribes to one of them.
 	Publishes []string
+	// Access states, per table it reads or writes, the DynamoDB actions its
+	// code calls; the stack grants exactly these (a test compares them with
+	// the SDK operations the function's code can reach).
+	Access []TableAccess
+	// CompletesEvery, for a scheduled job, is the longest time without a
+	// completed run (its RunCompleted metric) before an alarm fires.
+	CompletesEvery time.Duration
+	// UsesHMACKey gives the function the HMAC key (shared/hmackey): the
+	// secret's ARN on AWS, the dev key locally.
+	UsesHMACKey bool
+	// ReservedConcurrency, when positive, caps the function's concurrent
+	// executions so it cannot starve the account's pool (and guarantees it
+	// that many).
+	ReservedConcurrency int
 }
+
+// TableAccess is what a function may do to one table.
+type TableAccess struct {
+	Table string
+	// Actions are DynamoDB API actions without the "dynamodb:" prefix.
+	Actions []string
+	// LeadingKeys, when set, limits the actions to items whose partition
+	// key is one of these values (the dynamodb:LeadingKeys condition).
+	LeadingKeys []string
+}
+
+// WriteActions are the DynamoDB actions that change items; a function may
+// use them only on the tables it writes.
+var WriteActions = []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
+
+// knownActions are the DynamoDB actions Access may name.
+var knownActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 
 // Route is one HTTP API route.
 type Route struct {
@@ -63,6 +100,28 @@ type Route struct {
 	// Callers lists the tokens the route accepts; the function checks which
 	// member a member token may touch. Empty means no authorizer (not used).
 	Callers []Caller
+	// ServiceScope is the scope a service token needs on the route
+	// (shared/apigw enforces it): set exactly when Callers has Service.
+	ServiceScope string
+	// Throttle, when set, replaces the API's default limits on this route
+	// (intake routes get their own so a busy till cannot exhaust reads).
+	Throttle *Throttle
+}
+
+// Throttle is an API Gateway token bucket: a steady rate and a burst.
+type Throttle struct {
+	RatePerSecond float64
+	Burst         int
+}
+
+// Integration is a brand system calling the API with its own OAuth client
+// (client-credentials grant): a point of sale, the brand's app backend.
+type Integration struct {
+	// Name identifies the integration ("pos"); the default Cognito user pool
+	// gets one app client per integration.
+	Name string
+	// Scopes are the service scopes its tokens carry.
+	Scopes []string
 }
 
 // Queue is one standard SQS queue with its dead-letter queue.
@@ -76,6 +135,13 @@ type Queue struct {
 	// BatchSize and BatchWindow configure the event source mapping.
 	BatchSize   int
 	BatchWindow time.Duration
+	// MaxConcurrency caps the concurrent invocations its event source
+	// mapping makes (2 to 1000), so a backlog cannot take every execution.
+	MaxConcurrency int
+	// OldestMessageAlarm is the age of the oldest waiting message that
+	// raises an alarm: a stuck consumer, or a queue no one consumes whose
+	// messages would otherwise expire unnoticed. Below Retention.
+	OldestMessageAlarm time.Duration
 	// MaxReceiveCount is the number of receives before redrive to the DLQ.
 	MaxReceiveCount int
 	// Retention of messages in the queue and the DLQ.
@@ -86,11 +152,17 @@ type Queue struct {
 // Schedule invokes a function on a cron expression.
 type Schedule struct {
 	Name string
-	// Cron is a five-field cron expression in UTC: "0 2 * * *".
+	// Cron is a five-field cron expression in the system's time zone:
+	// "0 2 * * *" is 02:00 where the brand is.
 	Cron     string
 	Function string
 	// Payload is the JSON document the function receives.
 	Payload string
+	// Retries is how often the scheduler retries a failed delivery, and
+	// MaxEventAge how long it keeps trying; then the invocation goes to the
+	// schedule dead-letter queue.
+	Retries     int
+	MaxEventAge time.Duration
 }
 
 // KeyType is a DynamoDB attribute type for keys.
@@ -133,6 +205,21 @@ type System struct {
 	Queues    []Queue
 	Schedules []Schedule
 	Tables    []Table
+	// Integrations are the service clients of the default identity provider.
+	Integrations []Integration
+	// TimeZone is the brand's IANA time zone ("Asia/Shanghai"): schedules
+	// run on its wall clock, daylight saving included. Empty means UTC.
+	TimeZone string
+	// Throttle is the HTTP API's default limit for every route.
+	Throttle Throttle
+}
+
+// Location is the system's time zone (UTC when TimeZone is empty).
+func (s System) Location() (*time.Location, error) {
+	if s.TimeZone == "" {
+		return time.UTC, nil
+	}
+	return time.LoadLocation(s.TimeZone)
 }
 
 // Function returns the named function.
@@ -199,6 +286,27 @@ func (s System) Consumes(function string) []string {
 	return out
 }
 
+// ServesRoutes reports whether a function serves at least one HTTP route.
+func (s System) ServesRoutes(function string) bool {
+	for _, r := range s.Routes {
+		if r.Function == function {
+			return true
+		}
+	}
+	return false
+}
+
+// ServiceScopes lists every scope a route asks of service tokens, sorted.
+func (s System) ServiceScopes() []string {
+	set := map[string]bool{}
+	for _, r := range s.Routes {
+		if r.ServiceScope != "" {
+			set[r.ServiceScope] = true
+		}
+	}
+	return sortedKeys(set)
+}
+
 // TablesOf lists every table a function may read (including those it writes).
 func (s System) TablesOf(function string) []string {
 	f, _ := s.Function(function)
@@ -238,6 +346,12 @@ func (s System) Environment(function, stage string, tableName, queueURL func(str
 		env.Service:     f.Name,
 		env.Stage:       stage,
 		env.EventRoutes: env.FormatEventRoutes(s.EventRoutes(function)),
+	}
+	if s.ServesRoutes(function) {
+		// How the functions read callers from tokens; the CDK stack points
+		// the member claim at custom:member_id with its Cognito user pool.
+		out[env.MemberClaim] = "sub"
+		out[env.GroupsClaim] = "cognito:groups,groups"
 	}
 	for k, v := range f.Env {
 		out[k] = v
@@ -281,6 +395,34 @@ func (s System) Validate() error {
 				bad("function %s: unknown table %s", f.Name, t)
 			}
 		}
+		granted := map[string]bool{}
+		for _, a := range f.Access {
+			if granted[a.Table] {
+				bad("function %s: access to %s stated twice", f.Name, a.Table)
+			}
+			granted[a.Table] = true
+			writes := slices.Contains(f.WritesTables, a.Table)
+			if !writes && !slices.Contains(f.ReadsTables, a.Table) {
+				bad("function %s: access to %s, which it neither reads nor writes", f.Name, a.Table)
+			}
+			if len(a.Actions) == 0 {
+				bad("function %s: no actions on %s", f.Name, a.Table)
+			}
+			for _, action := range a.Actions {
+				if !slices.Contains(knownActions, action) {
+					bad("function %s: unknown DynamoDB action %s", f.Name, action)
+				}
+				if slices.Contains(WriteActions, action) && !writes {
+					bad("function %s: %s on %s, which it only reads", f.Name, action, a.Table)
+				}
+			}
+		}
+		if f.CompletesEvery != 0 && (f.CompletesEvery < 24*time.Hour || f.CompletesEvery > 7*24*time.Hour || f.CompletesEvery%(24*time.Hour) != 0) {
+			bad("function %s: completes-every %s must be whole days from 1 to 7", f.Name, f.CompletesEvery)
+		}
+		if f.ReservedConcurrency < 0 {
+			bad("function %s: negative reserved concurrency", f.Name)
+		}
 	}
 	seen := map[string]bool{}
 	for _, r := range s.Routes {
@@ -295,10 +437,35 @@ func (s System) Validate() error {
 		if len(r.Callers) == 0 {
 			bad("route %s: no callers", key)
 		}
+		if r.ServiceScope != "" && !slices.Contains(r.Callers, Service) {
+			bad("route %s: a service scope on a route services may not call", key)
+		}
+	}
+	scopes := map[string]bool{}
+	for _, sc := range s.ServiceScopes() {
+		scopes[sc] = true
+	}
+	integrations := map[string]bool{}
+	for _, in := range s.Integrations {
+		if integrations[in.Name] || in.Name == "" {
+			bad("integration %q declared twice or unnamed", in.Name)
+		}
+		integrations[in.Name] = true
+		if len(in.Scopes) == 0 {
+			bad("integration %s: no scopes", in.Name)
+		}
+		for _, sc := range in.Scopes {
+			if !scopes[sc] {
+				bad("integration %s: scope %s is asked by no route", in.Name, sc)
+			}
+		}
 	}
 	for _, q := range s.Queues {
 		if q.Consumer != "" && !fns[q.Consumer] {
 			bad("queue %s: unknown consumer %s", q.Name, q.Consumer)
+		}
+		if q.MaxConcurrency != 0 && (q.MaxConcurrency < 2 || q.MaxConcurrency > 1000) {
+			bad("queue %s: maximum concurrency %d out of 2-1000", q.Name, q.MaxConcurrency)
 		}
 		if q.MaxReceiveCount < 1 {
 			bad("queue %s: maxReceiveCount must be positive", q.Name)
@@ -317,9 +484,71 @@ func (s System) Validate() error {
 		if len(strings.Fields(sc.Cron)) != 5 {
 			bad("schedule %s: cron %q must have five fields", sc.Name, sc.Cron)
 		}
+		if sc.Retries < 0 || sc.Retries > 185 {
+			bad("schedule %s: retries %d out of 0-185", sc.Name, sc.Retries)
+		}
+		if sc.MaxEventAge != 0 && (sc.MaxEventAge < time.Minute || sc.MaxEventAge > 24*time.Hour) {
+			bad("schedule %s: maximum event age %s out of 1 min-24 h", sc.Name, sc.MaxEventAge)
+		}
+	}
+	if _, err := s.Location(); err != nil {
+		bad("time zone %q: %v", s.TimeZone, err)
+	}
+	for _, r := range s.Routes {
+		if r.Throttle != nil && (r.Throttle.RatePerSecond <= 0 || r.Throttle.Burst <= 0) {
+			bad("route %s %s: throttle needs a positive rate and burst", r.Method, r.Path)
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("topology: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Complete checks, beyond Validate, what a deployment needs stated and the
+// local runner can do without: the DynamoDB actions of every table a
+// function uses, a service scope on every route services may call, a
+// maximum concurrency on every consumed queue, and dead-letter queues that
+// keep messages longer than their queues. The CDK stack requires it.
+func (s System) Complete() error {
+	var errs []string
+	if err := s.Validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	for _, f := range s.Functions {
+		for _, t := range s.TablesOf(f.Name) {
+			if !slices.ContainsFunc(f.Access, func(a TableAccess) bool { return a.Table == t }) {
+				bad("function %s: no access stated for table %s", f.Name, t)
+			}
+		}
+	}
+	for _, r := range s.Routes {
+		if slices.Contains(r.Callers, Service) && r.ServiceScope == "" {
+			bad("route %s %s: services may call it but no service scope is named", r.Method, r.Path)
+		}
+	}
+	if s.Throttle.RatePerSecond <= 0 || s.Throttle.Burst <= 0 {
+		bad("no default API throttle")
+	}
+	for _, sc := range s.Schedules {
+		if sc.MaxEventAge == 0 {
+			bad("schedule %s: no maximum event age", sc.Name)
+		}
+	}
+	for _, q := range s.Queues {
+		if q.Consumer != "" && q.MaxConcurrency == 0 {
+			bad("queue %s: no maximum concurrency for its event source", q.Name)
+		}
+		if q.DLQRetention <= q.Retention {
+			bad("queue %s: its dead-letter queue must keep messages longer than the queue (%s <= %s)", q.Name, q.DLQRetention, q.Retention)
+		}
+		if q.OldestMessageAlarm <= 0 || q.OldestMessageAlarm >= q.Retention {
+			bad("queue %s: oldest-message alarm %s must be positive and below the retention %s", q.Name, q.OldestMessageAlarm, q.Retention)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("topology incomplete for a deployment: %s", strings.Join(errs, "; "))
 	}
 	return nil
 }

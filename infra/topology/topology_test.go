@@ -1,15 +1,17 @@
 package topology
 
 import (
+	"slices"
 	"testing"
 	"time"
 
+	"clientele/shared/apigw"
 	"clientele/shared/env"
 )
 
 func TestClienteleIsValid(t *testing.T) {
 	t.Parallel()
-	if err := Clientele().Validate(); err != nil {
+	if err := Clientele().Complete(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -72,4 +74,47 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// TestServiceScopesMatchWhatTheFunctionsEnforce holds the topology's scopes
+// (which the Cognito resource server and the integrations' clients get)
+// equal to those shared/apigw demands per route at run time.
+func TestServiceScopesMatchWhatTheFunctionsEnforce(t *testing.T) {
+	t.Parallel()
+	sys := Clientele()
+	for _, r := range sys.Routes {
+		key := r.Method + " " + r.Path
+		if got := apigw.RouteServiceScope(key); got != r.ServiceScope {
+			t.Errorf("route %s: topology scope %q, shared/apigw enforces %q", key, r.ServiceScope, got)
+		}
+	}
+	if got, want := sys.ServiceScopes(), slices.Sorted(slices.Values(apigw.ServiceScopes)); !slices.Equal(got, want) {
+		t.Errorf("topology scopes %v, shared/apigw knows %v", got, want)
+	}
+}
+
+func TestValidateRejectsRoutesAndIntegrationsWithoutScopes(t *testing.T) {
+	t.Parallel()
+	sys := Clientele()
+	sys.Routes = append(sys.Routes,
+		Route{Method: "POST", Path: "/v1/x", Function: "members-api", Callers: []Caller{Service}},
+		Route{Method: "GET", Path: "/v1/y", Function: "members-api", Callers: []Caller{Staff}, ServiceScope: ScopePointsWrite})
+	sys.Integrations = append(sys.Integrations, Integration{Name: "crm", Scopes: []string{"members:read"}}, Integration{Name: "pos", Scopes: []string{ScopePointsWrite}})
+	sys.Functions[0].Access = sys.Functions[0].Access[:1]
+	sys.Queues[0].MaxConcurrency = 0
+	sys.Queues[1].DLQRetention = sys.Queues[1].Retention
+	err := sys.Complete()
+	for _, want := range []string{"POST /v1/x: services may call it but no service scope", "GET /v1/y: a service scope on a route", "crm: scope members:read", `"pos" declared twice`} {
+		if err == nil || !contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
+	sys.Routes = sys.Routes[:len(sys.Routes)-1]
+	sys.Integrations = sys.Integrations[:2]
+	err = sys.Complete()
+	for _, want := range []string{"no access stated for table points", "points-events: no maximum concurrency", "notification-events: its dead-letter queue"} {
+		if err == nil || !contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
+	}
 }

@@ -128,7 +128,12 @@ func TestCallerAllow(t *testing.T) {
 	t.Parallel()
 	member := apigw.Caller{Kind: apigw.MemberCaller, Subject: "m1"}
 	staff := apigw.Caller{Kind: apigw.StaffCaller, Subject: "s1"}
-	service := apigw.Caller{Kind: apigw.ServiceCaller, Subject: "pos"}
+	signup := withClaims(t, map[string]string{"sub": "pos", "scope": "members:write"}, nil)
+	signup.RouteKey = "POST /v1/members"
+	service, err := apigw.CallerWith(signup, apigw.ClaimMapping{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name   string
 		caller apigw.Caller
@@ -201,5 +206,112 @@ func TestCallerKindString(t *testing.T) {
 		if got := k.String(); got != want {
 			t.Errorf("CallerKind(%d).String() = %q, want %q", k, got, want)
 		}
+	}
+}
+
+// claimConfigurations are the identity providers the stack supports, with
+// the claim mapping the stack configures for each and tokens as each issues
+// them.
+var claimConfigurations = []struct {
+	name    string
+	mapping apigw.ClaimMapping
+	member  map[string]string
+	staff   map[string]string
+	pos     map[string]string
+	backend map[string]string
+}{{
+	name:    "default Cognito pool",
+	mapping: apigw.ClaimMapping{MemberClaim: "custom:member_id"},
+	// An ID token of a user linked to member 01HZ... by an administrator.
+	member: map[string]string{"sub": "8d5f0e3a-cognito-sub", "custom:member_id": "01HZX3R8J6W9Q2M4N5P7T8V9AB", "token_use": "id"},
+	staff:  map[string]string{"sub": "2b7c-cognito-sub", "cognito:groups": "[staff]", "token_use": "id"},
+	// Client-credentials access tokens: sub is the app client id.
+	pos:     map[string]string{"sub": "4pos0client", "client_id": "4pos0client", "scope": "clientele/points:write"},
+	backend: map[string]string{"sub": "7app0client", "client_id": "7app0client", "scope": "clientele/members:write clientele/points:write"},
+}, {
+	name:    "brand identity provider, sub is the member id",
+	mapping: apigw.ClaimMapping{},
+	member:  map[string]string{"sub": "01HZX3R8J6W9Q2M4N5P7T8V9AB"},
+	staff:   map[string]string{"sub": "jane@brand.example", "groups": "[staff]"},
+	pos:     map[string]string{"sub": "pos", "scope": "points:write"},
+	backend: map[string]string{"sub": "app", "scope": "members:write points:write"},
+}, {
+	name:    "brand identity provider with its own claims",
+	mapping: apigw.ClaimMapping{MemberClaim: "https://brand.example/member_id", GroupsClaims: []string{"roles"}},
+	member:  map[string]string{"sub": "auth0|123", "https://brand.example/member_id": "01HZX3R8J6W9Q2M4N5P7T8V9AB", "groups": "[staff]"},
+	staff:   map[string]string{"sub": "auth0|456", "roles": `["staff"]`},
+	pos:     map[string]string{"sub": "pos@clients", "scope": "points:write"},
+	backend: map[string]string{"sub": "app@clients", "scope": "members:write points:write"},
+}}
+
+func TestClaimMappingPerIdentityProvider(t *testing.T) {
+	t.Parallel()
+	const memberID = "01HZX3R8J6W9Q2M4N5P7T8V9AB"
+	for _, cfg := range claimConfigurations {
+		t.Run(cfg.name, func(t *testing.T) {
+			t.Parallel()
+			caller := func(claims map[string]string, route string) apigw.Caller {
+				t.Helper()
+				req := withClaims(t, claims, nil)
+				req.RouteKey = route
+				c, err := apigw.CallerWith(req, cfg.mapping)
+				if err != nil {
+					t.Fatalf("CallerWith(%v): %v", claims, err)
+				}
+				return c
+			}
+			m := caller(cfg.member, "GET /v1/members/{id}")
+			if m.Kind != apigw.MemberCaller || m.Subject != memberID {
+				t.Errorf("member token read as %s %q, want member %s", m.Kind, m.Subject, memberID)
+			}
+			if err := m.AllowMember(memberID); err != nil {
+				t.Errorf("member refused its own member: %v", err)
+			}
+			if err := m.AllowMember("01HZX3R8J6W9Q2M4N5P7T8V9AC"); err == nil {
+				t.Error("member allowed another member")
+			}
+			if s := caller(cfg.staff, "GET /v1/members/{id}"); s.Kind != apigw.StaffCaller {
+				t.Errorf("staff token read as %s", s.Kind)
+			}
+			for route, want := range map[string]bool{"POST /v1/members": false, "POST /v1/purchases": true, "POST /v1/returns": true} {
+				c := caller(cfg.pos, route)
+				if err := c.Allow(apigw.ServiceCaller, apigw.StaffCaller); (err == nil) != want {
+					t.Errorf("point of sale on %s: %v, want allowed=%v", route, err, want)
+				}
+			}
+			for _, route := range []string{"POST /v1/members", "POST /v1/purchases"} {
+				if err := caller(cfg.backend, route).Allow(apigw.ServiceCaller, apigw.StaffCaller); err != nil {
+					t.Errorf("app backend on %s: %v", route, err)
+				}
+			}
+			if err := caller(cfg.backend, "GET /v1/members/{id}").Allow(apigw.ServiceCaller); err == nil {
+				t.Error("service allowed on a route that names no service scope")
+			}
+		})
+	}
+}
+
+func TestUnlinkedCognitoUserIsUnauthorized(t *testing.T) {
+	t.Parallel()
+	// A pool user that is neither staff nor linked to a member: its Cognito
+	// sub must never be taken for a member id.
+	req := withClaims(t, map[string]string{"sub": "8d5f0e3a-cognito-sub", "token_use": "id"}, nil)
+	_, err := apigw.CallerWith(req, apigw.ClaimMapping{MemberClaim: "custom:member_id"})
+	if e := wantFault(t, err, fault.Unauthorized, ""); !strings.Contains(e.Message, "custom:member_id") {
+		t.Errorf("message %q does not name the member claim", e.Message)
+	}
+}
+
+func TestClaimMappingFromEnv(t *testing.T) {
+	t.Setenv(apigw.MemberClaimVar, "custom:member_id")
+	t.Setenv(apigw.GroupsClaimVar, "roles,groups")
+	got := apigw.ClaimMappingFromEnv()
+	if got.MemberClaim != "custom:member_id" || !slices.Equal(got.GroupsClaims, []string{"roles", "groups"}) {
+		t.Errorf("mapping %+v", got)
+	}
+	req := withClaims(t, map[string]string{"sub": "cognito-sub", "custom:member_id": "m1"}, nil)
+	c, err := apigw.CallerOf(req)
+	if err != nil || c.Subject != "m1" {
+		t.Errorf("CallerOf = %+v, %v; want member m1 from the configured claim", c, err)
 	}
 }

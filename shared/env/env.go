@@ -14,7 +14,8 @@ import (
 const (
 	// Service is the function's logical name from the topology ("members-api").
 	Service = "CLIENTELE_SERVICE"
-	// Stage is "local" under make run, the stack name on AWS.
+	// Stage is "local" under make run, the deployment stage ("dev", "prod";
+	// the stack is Clientele-<stage>) on AWS.
 	Stage = "CLIENTELE_STAGE"
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel = "CLIENTELE_LOG_LEVEL"
@@ -24,12 +25,24 @@ const (
 	// HMACKeyParam holds the secret used to key uniqueness items and sign
 	// pagination cursors. On AWS it is generated per stack; locally it is a dev key.
 	HMACKey = "CLIENTELE_HMAC_KEY"
+	// HMACKeySecret names (by ARN) the Secrets Manager secret holding the
+	// HMAC key on AWS; shared/hmackey fetches it at run time through the
+	// Parameters and Secrets Lambda extension. Only functions that use the
+	// key get it.
+	HMACKeySecret = "CLIENTELE_HMAC_KEY_SECRET"
 	// DefaultPhoneRegion is the ISO 3166 region used to parse phone numbers
 	// written without a country code (default "CN").
 	DefaultPhoneRegion = "CLIENTELE_DEFAULT_PHONE_REGION"
 	// PointsPolicy is the loyalty programme as JSON (see points.ParsePolicy);
 	// unset fields take the defaults.
 	PointsPolicy = "CLIENTELE_POINTS_POLICY"
+	// MemberClaim names the token claim holding a member token's member id:
+	// "sub" for an identity provider whose subjects are member ids (and the
+	// local runner), "custom:member_id" for the default Cognito user pool.
+	MemberClaim = "CLIENTELE_MEMBER_CLAIM"
+	// GroupsClaim names the token claims, comma-separated, listing the
+	// caller's groups ("cognito:groups,groups" when unset).
+	GroupsClaim = "CLIENTELE_GROUPS_CLAIM"
 )
 
 // TableVar is the variable that carries the physical name of a logical table.

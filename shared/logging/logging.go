@@ -37,7 +37,9 @@ var personal = map[string]bool{
 const Redacted = "[redacted]"
 
 // New returns a JSON logger writing to w (stdout when nil) at the level named
-// by CLIENTELE_LOG_LEVEL, tagged with the service name.
+// by CLIENTELE_LOG_LEVEL, every record tagged with the service
+// (CLIENTELE_SERVICE, or the given name when unset) and the stage
+// (CLIENTELE_STAGE, or "local").
 func New(w io.Writer, service string) *slog.Logger {
 	if w == nil {
 		w = os.Stdout
@@ -55,7 +57,7 @@ func New(w io.Writer, service string) *slog.Logger {
 			return a
 		},
 	})
-	return slog.New(requestIDHandler{h}).With("service", service)
+	return slog.New(requestIDHandler{h}).With("service", env.Or(env.Service, service), "stage", env.Or(env.Stage, "local"))
 }
 
 type requestIDHandler struct{ slog.Handler }

@@ -39,3 +39,17 @@ func TestNoRequestIDWithoutContext(t *testing.T) {
 		t.Errorf("unexpected request_id: %s", buf.String())
 	}
 }
+
+func TestNewTagsServiceAndStageFromTheEnvironment(t *testing.T) {
+	t.Setenv("CLIENTELE_SERVICE", "points-nightly")
+	t.Setenv("CLIENTELE_STAGE", "prod")
+	var buf bytes.Buffer
+	logging.New(&buf, "fallback").Info("run")
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec["service"] != "points-nightly" || rec["stage"] != "prod" {
+		t.Errorf("record %v, want service points-nightly and stage prod", rec)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"clientele/shared/dynamo"
 	"clientele/shared/env"
+	"clientele/shared/hmackey"
 	"clientele/shared/idempotency"
 	"clientele/shared/logging"
 	"clientele/shared/member"
@@ -35,7 +36,7 @@ func newHandler(ctx context.Context) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := env.Lookup(env.HMACKey)
+	key, err := hmackey.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -55,9 +56,13 @@ func newHandler(ctx context.Context) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	policy, err := points.ParsePolicy(env.Or(env.PointsPolicy, ""))
+	if err != nil {
+		return nil, err
+	}
 	var idem idempotency.Store = &dynamo.IdempotencyStore{Client: db, Table: table}
 	return &Handler{
-		Points:      &dynamo.PointsStore{Client: db, Table: pointsTable, Policy: points.DefaultPolicy()},
+		Points:      &dynamo.PointsStore{Client: db, Table: pointsTable, Policy: policy},
 		Members:     &dynamo.MemberStore{Client: db, Table: table, Key: []byte(key)},
 		Idempotency: idem,
 		Outbox:      &dynamo.Outbox{Client: db, Table: table},

@@ -108,7 +108,7 @@ func newFixture(t *testing.T) *fixture {
 type token map[string]string
 
 var (
-	serviceToken = token{"sub": "pos-client", "scope": "members:write"}
+	serviceToken = token{"sub": "pos-client", "scope": "points:write"}
 	staffToken   = token{"sub": "staff-1", "scope": "staff", "cognito:groups": "[staff]"}
 )
 

@@ -14,6 +14,7 @@ import (
 	"clientele/shared/dynamo"
 	"clientele/shared/env"
 	"clientele/shared/event"
+	"clientele/shared/hmackey"
 	"clientele/shared/idempotency"
 	"clientele/shared/logging"
 	"clientele/shared/points"
@@ -38,7 +39,7 @@ func newHandler(ctx context.Context) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := env.Lookup(env.HMACKey)
+	key, err := hmackey.Load(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"clientele/shared/dynamo"
 	"clientele/shared/env"
 	"clientele/shared/logging"
+	"clientele/shared/metrics"
 	"clientele/shared/points"
 	"clientele/shared/queue"
 )
@@ -25,7 +26,7 @@ func main() {
 		os.Exit(1)
 	}
 	n.Log = log
-	lambda.Start(n.Handle)
+	lambda.Start(withMetrics(n.Handle, metrics.FromEnv(os.Stdout, service), log))
 }
 
 func newNightly() (*Nightly, error) {

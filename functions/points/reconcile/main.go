@@ -11,6 +11,7 @@ import (
 	"clientele/shared/dynamo"
 	"clientele/shared/env"
 	"clientele/shared/logging"
+	"clientele/shared/metrics"
 	"clientele/shared/points"
 )
 
@@ -24,7 +25,7 @@ func main() {
 		os.Exit(1)
 	}
 	h.Log = log
-	lambda.Start(h.Handle)
+	lambda.Start(withMetrics(h.Handle, metrics.FromEnv(os.Stdout, service), log))
 }
 
 func newHandler() (*Handler, error) {

@@ -206,7 +206,7 @@ func TestPlantedInconsistenciesAreFound(t *testing.T) {
 	if _, err := h.Handle(ctx, json.RawMessage(`{"member_id":"d"}`)); err == nil {
 		t.Error("violations must fail the invocation")
 	}
-	if !strings.Contains(logs.String(), `"msg":"ledger violation","service":"points-reconcile","member_id":"d"`) {
+	if !strings.Contains(logs.String(), `"msg":"ledger violation","service":"points-reconcile","stage":"local","member_id":"d"`) {
 		t.Errorf("violation not logged:\n%s", logs.String())
 	}
 	if rep, err := h.Handle(ctx, json.RawMessage(`{"job":"reconcile","member_id":"a"}`)); err != nil || rep.MembersChecked != 1 {
