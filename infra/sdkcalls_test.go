@@ -126,10 +126,26 @@ func parseModule(t *testing.T, root string) *moduleCode {
 	return m
 }
 
+// sees reports whether an identifier in package from may name a
+// declaration in package to, for the function whose package is root: the
+// same package, one that from imports directly, or one the function's own
+// package imports directly (its code wires implementations into the
+// interfaces shared packages call, e.g. a dynamo store into an engine).
+// Without the bound, any same-named method anywhere in the import graph
+// counts: the relay's Handle would reach a sweep engine's Handle, and so a
+// scan, through a package it links only for an unrelated store.
+func (m *moduleCode) sees(root, from, to string) bool {
+	if to == from || to == root {
+		return true
+	}
+	return slices.Contains(m.imports[from], to) || slices.Contains(m.imports[root], to)
+}
+
 // reachableActions returns the IAM actions of every SDK operation the code
 // of a function's package can reach: starting from every declaration in
 // the package, following identifiers to declarations of the same name in
-// the packages it imports (directly or not).
+// the packages that the referring package or the function's own package
+// imports directly (see sees).
 func (m *moduleCode) reachableActions(entry string) []string {
 	pkgs := map[string]bool{}
 	var visit func(string)
@@ -166,7 +182,7 @@ func (m *moduleCode) reachableActions(entry string) []string {
 		}
 		for _, ref := range f.refs {
 			for i := range m.funcs[ref] {
-				if g := &m.funcs[ref][i]; pkgs[g.pkg] && !seen[g] {
+				if g := &m.funcs[ref][i]; pkgs[g.pkg] && m.sees(root, f.pkg, g.pkg) && !seen[g] {
 					queue = append(queue, g)
 				}
 			}

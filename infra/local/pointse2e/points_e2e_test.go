@@ -411,7 +411,7 @@ func TestReturnsRacingAndOvertakingOverHTTP(t *testing.T) {
 	pos := token(t, topology.Service, "")
 	order := "RACE-" + member
 	// A return before its purchase: parked.
-	early, _ := json.Marshal(points.Return{ReturnID: "EARLY-" + member, OrderID: order, Lines: []points.ReturnLine{{LineID: "2", Quantity: 1}}})
+	early, _ := json.Marshal(points.Return{ReturnID: "EARLY-" + member, OrderID: order, MemberID: member, Lines: []points.ReturnLine{{LineID: "2", Quantity: 1}}})
 	if st, out := call(t, "POST", "/v1/returns", pos, string(early)); st != 202 || out["status"] != "parked" {
 		t.Fatalf("early return: %d %v", st, out)
 	}
@@ -434,7 +434,7 @@ func TestReturnsRacingAndOvertakingOverHTTP(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, _ := json.Marshal(points.Return{ReturnID: fmt.Sprintf("R%d-%s", i, member), OrderID: order, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
+			r, _ := json.Marshal(points.Return{ReturnID: fmt.Sprintf("R%d-%s", i, member), OrderID: order, MemberID: member, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
 			st, _ := call(t, "POST", "/v1/returns", pos, string(r))
 			mu.Lock()
 			statuses[st]++

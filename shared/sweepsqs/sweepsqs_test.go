@@ -1,4 +1,4 @@
-package queue_test
+package sweepsqs_test
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 
 	"clientele/shared/fault"
 	"clientele/shared/logging"
-	"clientele/shared/queue"
 	"clientele/shared/sweep"
+	"clientele/shared/sweepsqs"
 )
 
 // fakeBatchSQS accepts batches, failing each entry whose body's segment is
@@ -64,7 +64,7 @@ func segmentMessages(n int) []sweep.Message {
 func TestSegmentPublisherBatchesAndRetriesFailedEntries(t *testing.T) {
 	t.Parallel()
 	f := &fakeBatchSQS{flaky: map[int]int{3: 1, 17: 2}}
-	p := &queue.SegmentPublisher{SQS: f, URL: "http://127.0.0.1:4100/000000000000/segmentation-segments"}
+	p := &sweepsqs.SegmentPublisher{SQS: f, URL: "http://127.0.0.1:4100/000000000000/segmentation-segments"}
 	if err := p.PublishSegments(context.Background(), segmentMessages(23)); err != nil {
 		t.Fatal(err)
 	}
@@ -97,13 +97,13 @@ func TestSegmentPublisherBatchesAndRetriesFailedEntries(t *testing.T) {
 func TestSegmentPublisherGivesUp(t *testing.T) {
 	t.Parallel()
 	f := &fakeBatchSQS{flaky: map[int]int{1: 100}}
-	p := &queue.SegmentPublisher{SQS: f, URL: "u", Attempts: 3}
+	p := &sweepsqs.SegmentPublisher{SQS: f, URL: "u", Attempts: 3}
 	err := p.PublishSegments(context.Background(), segmentMessages(2))
 	if !fault.Is(err, fault.Unavailable) || len(f.batches) != 3 {
 		t.Errorf("persistent entry failure: %v after %d calls", err, len(f.batches))
 	}
 	down := &fakeBatchSQS{err: errors.New("connection refused")}
-	p = &queue.SegmentPublisher{SQS: down, URL: "u"}
+	p = &sweepsqs.SegmentPublisher{SQS: down, URL: "u"}
 	if err := p.PublishSegments(context.Background(), segmentMessages(1)); !fault.Is(err, fault.Unavailable) {
 		t.Errorf("queue down: %v", err)
 	}
@@ -143,7 +143,7 @@ func TestHandleSegmentsReportsOnlyFailures(t *testing.T) {
 		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("m%d", i), Body: body})
 	}
 	var logs bytes.Buffer
-	resp := queue.HandleSegments(context.Background(), h, logging.New(&logs, "test"), ev)
+	resp := sweepsqs.HandleSegments(context.Background(), h, logging.New(&logs, "test"), ev)
 	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m1" {
 		t.Errorf("failures = %+v, want only m1", resp.BatchItemFailures)
 	}

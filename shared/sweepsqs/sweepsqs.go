@@ -1,4 +1,7 @@
-package queue
+// Package sweepsqs carries sweep segment messages over SQS: a publisher for
+// the fan-out and the body of a segment worker. It lives apart from queue so
+// that functions which only publish events do not link the sweep engine.
+package sweepsqs
 
 import (
 	"context"
@@ -13,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"clientele/shared/fault"
+	"clientele/shared/queue"
 	"clientele/shared/sweep"
 )
 
@@ -94,7 +98,7 @@ type SegmentHandler interface {
 // fault.NotFound from h), is logged and dropped: redelivering it cannot
 // make it valid.
 func HandleSegments(ctx context.Context, h SegmentHandler, log *slog.Logger, ev events.SQSEvent) events.SQSEventResponse {
-	var b Batch
+	var b queue.Batch
 	for _, rec := range ev.Records {
 		m, err := sweep.DecodeMessage([]byte(rec.Body))
 		if err != nil {
