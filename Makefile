@@ -12,6 +12,7 @@ ROLE      ?= staff
 SUB       ?=
 SEED      ?= 1
 MEMBERS   ?= 300
+CDK_ARGS  ?=
 LAMBDA_FLAGS = -trimpath -ldflags "-s -w" -tags lambda.norpc
 # The runner and the seeder build as the runner builds the functions for the
 # host (CGO_ENABLED=0, -trimpath), so the AWS SDK compiles once for all of them.
@@ -61,13 +62,13 @@ build: ## build arm64 bin/<function>/bootstrap for every function in the topolog
 	done
 
 synth: build ## synthesize CloudFormation into cdk.out/ (no AWS account needed)
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet $(CDK_ARGS)
 
 diff: build ## compare the stack with what is deployed (needs AWS credentials)
-	$(CDK) diff
+	$(CDK) diff $(CDK_ARGS)
 
-deploy: build ## deploy to the AWS account of your credentials (needs AWS credentials)
-	$(CDK) deploy --require-approval broadening
+deploy: build ## deploy Clientele-<stage> to your AWS account: make deploy CDK_ARGS="-c stage=prod" (needs AWS credentials)
+	$(CDK) deploy --require-approval broadening $(CDK_ARGS)
 
 token: ## print a local dev JWT: make token ROLE=member|staff|service [SUB=<member id>]
 	@$(HOST_BUILD) -o bin/clientele-local ./infra/local/cmd/clientele-local
