@@ -169,7 +169,11 @@ func printSummary(w io.Writer, stack *local.Stack, dataDir string) {
 	})
 	section(w, func(tw io.Writer) {
 		for _, s := range p.Schedules {
-			fmt.Fprintf(tw, "schedule %s\t%q UTC → %s\tfire now: curl -X POST %s\n", s.Name, s.Cron, s.Function, stack.ScheduleURL(s.Name))
+			zone := s.TimeZone
+			if zone == "" {
+				zone = "UTC"
+			}
+			fmt.Fprintf(tw, "schedule %s\t%q %s → %s\tfire now: curl -X POST %s\n", s.Name, s.Cron, zone, s.Function, stack.ScheduleURL(s.Name))
 		}
 	})
 	fmt.Fprintf(w, `Tokens (signed by the dev issuer key in %[1]s; iss %[2]q, aud %[3]q):
