@@ -451,26 +451,6 @@ func TestReturnsRacingAndOvertakingOverHTTP(t *testing.T) {
 	}
 }
 
-// contract validates every exchange of the tests against docs/openapi.json
-// with kin-openapi (a mismatch fails the call, and so the test); the
-// benchmarks use the plain client, so validation does not weigh on their
-// timings.
-var contract = sync.OnceValues(func() (*http.Client, error) {
-	v, err := openapicheck.LoadValidator("../../../docs/openapi.json")
-	if err != nil {
-		return nil, err
-	}
-	return v.Client(), nil
-})
-
-func clientFor(t testing.TB) *http.Client {
-	t.Helper()
-	if _, bench := t.(*testing.B); bench {
-		return http.DefaultClient
-	}
-	c, err := contract()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+// clientFor validates every exchange of the tests against docs/openapi.json
+// with kin-openapi; benchmarks get the plain client.
+var clientFor = openapicheck.ClientFor("../../../docs/openapi.json")

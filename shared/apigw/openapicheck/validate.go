@@ -242,3 +242,28 @@ func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) er
 	}
 	return nil
 }
+
+// ClientFor returns, for a test package, a function giving each test an
+// HTTP client that validates every exchange against the document at path
+// (loaded once; a mismatch fails the call and so the test). Benchmarks get
+// http.DefaultClient, so validation does not weigh on their timings.
+func ClientFor(path string) func(testing.TB) *http.Client {
+	load := sync.OnceValues(func() (*http.Client, error) {
+		v, err := LoadValidator(path)
+		if err != nil {
+			return nil, err
+		}
+		return v.Client(), nil
+	})
+	return func(t testing.TB) *http.Client {
+		t.Helper()
+		if _, bench := t.(*testing.B); bench {
+			return http.DefaultClient
+		}
+		c, err := load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+}
