@@ -158,3 +158,19 @@ func backoff(ctx context.Context, n int) error {
 		return nil
 	}
 }
+
+// queryPages runs a query over every page of its result, handing each
+// page's items to fn in order; a failed page is translated with what.
+func queryPages(ctx context.Context, c dynamodb.QueryAPIClient, in *dynamodb.QueryInput, what string, fn func([]map[string]types.AttributeValue) error) error {
+	p := dynamodb.NewQueryPaginator(c, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return translate(err, what)
+		}
+		if err := fn(page.Items); err != nil {
+			return err
+		}
+	}
+	return nil
+}

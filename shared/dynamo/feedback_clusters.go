@@ -295,7 +295,7 @@ func (s *FeedbackStore) DayCounts(ctx context.Context, countKey string, first, l
 	}
 	days := int(last.Sub(first)/(24*time.Hour)) + 1
 	counts := make([]int, days)
-	p := dynamodb.NewQueryPaginator(s.Client, &dynamodb.QueryInput{
+	err := queryPages(ctx, s.Client, &dynamodb.QueryInput{
 		TableName:              aws.String(s.Table),
 		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :lo AND :hi"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -304,15 +304,10 @@ func (s *FeedbackStore) DayCounts(ctx context.Context, countKey string, first, l
 			":hi": &types.AttributeValueMemberS{Value: "DAY#" + last.Format("2006-01-02")},
 		},
 		ConsistentRead: aws.Bool(true),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, translate(err, "query day counts")
-		}
+	}, "query day counts", func(items []map[string]types.AttributeValue) error {
 		var recs []counterRecord
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &recs); err != nil {
-			return nil, fault.Wrap(fault.Internal, err, "unmarshal day counts")
+		if err := attributevalue.UnmarshalListOfMaps(items, &recs); err != nil {
+			return fault.Wrap(fault.Internal, err, "unmarshal day counts")
 		}
 		for _, r := range recs {
 			d, err := time.Parse("2006-01-02", strings.TrimPrefix(r.SK, "DAY#"))
@@ -321,6 +316,10 @@ func (s *FeedbackStore) DayCounts(ctx context.Context, countKey string, first, l
 			}
 			counts[int(d.Sub(first)/(24*time.Hour))] = int(r.N)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return counts, nil
 }

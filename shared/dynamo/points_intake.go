@@ -368,7 +368,8 @@ func (s *PointsStore) ClaimReturn(ctx context.Context, r points.Return, now time
 
 // ParkedReturns implements points.Intake.
 func (s *PointsStore) ParkedReturns(ctx context.Context, orderID string) ([]points.Return, error) {
-	p := dynamodb.NewQueryPaginator(s.Client, &dynamodb.QueryInput{
+	var recs []parkedRecord
+	err := queryPages(ctx, s.Client, &dynamodb.QueryInput{
 		TableName:              aws.String(s.Table),
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :p)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -376,18 +377,16 @@ func (s *PointsStore) ParkedReturns(ctx context.Context, orderID string) ([]poin
 			":p":  &types.AttributeValueMemberS{Value: "PARKED#"},
 		},
 		ConsistentRead: aws.Bool(true),
-	})
-	var recs []parkedRecord
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, translate(err, "list parked returns")
-		}
+	}, "list parked returns", func(items []map[string]types.AttributeValue) error {
 		var rs []parkedRecord
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &rs); err != nil {
-			return nil, fault.Wrap(fault.Internal, err, "unmarshal parked returns")
+		if err := attributevalue.UnmarshalListOfMaps(items, &rs); err != nil {
+			return fault.Wrap(fault.Internal, err, "unmarshal parked returns")
 		}
 		recs = append(recs, rs...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].At < recs[j].At })
 	out := make([]points.Return, 0, len(recs))

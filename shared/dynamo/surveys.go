@@ -431,7 +431,8 @@ func decodeVersion(item map[string]types.AttributeValue) (survey.Definition, err
 
 // SurveyHistory returns every version of a survey, oldest first.
 func (s *SurveyStore) SurveyHistory(ctx context.Context, id string) ([]survey.Definition, error) {
-	p := dynamodb.NewQueryPaginator(s.Client, &dynamodb.QueryInput{
+	var out []survey.Definition
+	err := queryPages(ctx, s.Client, &dynamodb.QueryInput{
 		TableName:              aws.String(s.Table),
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :v)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -439,20 +440,18 @@ func (s *SurveyStore) SurveyHistory(ctx context.Context, id string) ([]survey.De
 			":v":  &types.AttributeValueMemberS{Value: "V#"},
 		},
 		ConsistentRead: aws.Bool(true),
-	})
-	var out []survey.Definition
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, translate(err, "list survey versions")
-		}
-		for _, it := range page.Items {
+	}, "list survey versions", func(items []map[string]types.AttributeValue) error {
+		for _, it := range items {
 			d, err := decodeVersion(it)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			out = append(out, d)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, fault.New(fault.NotFound, "no survey %s", id)
@@ -804,7 +803,8 @@ func decodeResponse(it map[string]types.AttributeValue) (StoredSurveyResponse, e
 // memberResponseIDs lists the ids of a member's responses (a query on the
 // member's partition).
 func (s *SurveyStore) memberResponseIDs(ctx context.Context, memberID string) ([]string, error) {
-	p := dynamodb.NewQueryPaginator(s.Client, &dynamodb.QueryInput{
+	var ids []string
+	err := queryPages(ctx, s.Client, &dynamodb.QueryInput{
 		TableName:              aws.String(s.Table),
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :r)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -813,20 +813,11 @@ func (s *SurveyStore) memberResponseIDs(ctx context.Context, memberID string) ([
 		},
 		ProjectionExpression: aws.String("sk"),
 		ConsistentRead:       aws.Bool(true),
+	}, "list member responses", func(items []map[string]types.AttributeValue) error {
+		ids = appendSortKeys(ids, items, "RESPONSE#")
+		return nil
 	})
-	var ids []string
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, translate(err, "list member responses")
-		}
-		for _, it := range page.Items {
-			if sk, ok := it[SortKey].(*types.AttributeValueMemberS); ok {
-				ids = append(ids, strings.TrimPrefix(sk.Value, "RESPONSE#"))
-			}
-		}
-	}
-	return ids, nil
+	return ids, err
 }
 
 // MemberResponses returns a member's responses (export), by a query on the
@@ -1149,7 +1140,8 @@ func (s *SurveyStore) queryCells(ctx context.Context, sp cellSpan, d survey.Defi
 // versionStores lists the stores with responses to a survey version.
 func (s *SurveyStore) versionStores(ctx context.Context, id string, v int) ([]string, error) {
 	prefix := fmt.Sprintf("STORE#%010d#", v)
-	p := dynamodb.NewQueryPaginator(s.Client, &dynamodb.QueryInput{
+	var out []string
+	err := queryPages(ctx, s.Client, &dynamodb.QueryInput{
 		TableName:              aws.String(s.Table),
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :p)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -1157,18 +1149,19 @@ func (s *SurveyStore) versionStores(ctx context.Context, id string, v int) ([]st
 			":p":  &types.AttributeValueMemberS{Value: prefix},
 		},
 		ProjectionExpression: aws.String("sk"),
+	}, "list survey stores", func(items []map[string]types.AttributeValue) error {
+		out = appendSortKeys(out, items, prefix)
+		return nil
 	})
-	var out []string
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, translate(err, "list survey stores")
-		}
-		for _, it := range page.Items {
-			if sk, ok := it[SortKey].(*types.AttributeValueMemberS); ok {
-				out = append(out, strings.TrimPrefix(sk.Value, prefix))
-			}
+	return out, err
+}
+
+// appendSortKeys appends each item's sort key, less prefix, to keys.
+func appendSortKeys(keys []string, items []map[string]types.AttributeValue, prefix string) []string {
+	for _, it := range items {
+		if sk, ok := it[SortKey].(*types.AttributeValueMemberS); ok {
+			keys = append(keys, strings.TrimPrefix(sk.Value, prefix))
 		}
 	}
-	return out, nil
+	return keys
 }

@@ -240,24 +240,20 @@ func (s *SweepStore) SaveCheckpoint(ctx context.Context, k sweep.RunKey, c sweep
 // Checkpoints implements sweep.Store.
 func (s *SweepStore) Checkpoints(ctx context.Context, k sweep.RunKey) ([]sweep.Checkpoint, error) {
 	var out []sweep.Checkpoint
-	p := dynamodb.NewQueryPaginator(s.Client, &dynamodb.QueryInput{
+	err := queryPages(ctx, s.Client, &dynamodb.QueryInput{
 		TableName: aws.String(s.Table), KeyConditionExpression: aws.String("pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(checkpointPK(k))}, ConsistentRead: aws.Bool(true),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, translate(err, "list checkpoints")
-		}
-		for _, item := range page.Items {
+	}, "list checkpoints", func(items []map[string]types.AttributeValue) error {
+		for _, item := range items {
 			c, err := decodeCheckpoint(item)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			out = append(out, c)
 		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 func phaseAttr(prefix string, phase int) (string, error) {
