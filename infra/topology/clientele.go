@@ -44,6 +44,14 @@ const (
 	PointsExpiring       = "points.expiring"
 )
 
+// Event types between the feedback, survey and segmentation domains
+// (shared/event documents their data).
+const (
+	FeedbackFollowUpRequested = "feedback.follow_up_requested"
+	FeedbackCaseResolved      = "feedback.case_resolved"
+	MemberSegmentChanged      = "member.segment_changed"
+)
+
 // PointsPolicy is the loyalty programme every points function runs with
 // (CLIENTELE_POINTS_POLICY, read by points.ParsePolicy): one value, so the
 // API, the worker and the nightly job cannot disagree. "{}" keeps the

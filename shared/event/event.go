@@ -109,3 +109,49 @@ type PointsExpiring struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	DaysAhead int       `json:"days_ahead"`
 }
+
+// Cross-domain event types of feedback, surveys and segmentation.
+const (
+	// TypeFeedbackFollowUpRequested asks the feedback domain to open a case
+	// linked to its source (a survey detractor), once per source.
+	TypeFeedbackFollowUpRequested = "feedback.follow_up_requested"
+	// TypeFeedbackCaseResolved tells other domains a case was resolved (the
+	// survey domain may invite its author to a "how did we do" survey).
+	TypeFeedbackCaseResolved = "feedback.case_resolved"
+	// TypeMemberSegmentChanged tells marketing tools a member's segment,
+	// value tier or lifecycle stage changed in a segmentation run.
+	TypeMemberSegmentChanged = "member.segment_changed"
+)
+
+// FollowUpRequested is the data of "feedback.follow_up_requested". Source
+// and SourceID identify what asked (source "survey_response", the response
+// id): the feedback domain opens at most one case per (Source, SourceID).
+type FollowUpRequested struct {
+	Source   string `json:"source"`
+	SourceID string `json:"source_id"`
+	MemberID string `json:"member_id,omitempty"`
+	OrderID  string `json:"order_id,omitempty"`
+	Store    string `json:"store,omitempty"`
+	Channel  string `json:"channel"`
+	// Reasons are why it was asked ("nps_detractor", "csat_low"), Summary a
+	// short machine-written description ("NPS 3 on survey s1 v2").
+	Reasons []string `json:"reasons"`
+	Summary string   `json:"summary"`
+	// Text is the customer's own words (the response's text answers), the
+	// case's text; it may be empty.
+	Text string `json:"text,omitempty"`
+	// At is when the source happened (the response's submission time).
+	At time.Time `json:"at"`
+}
+
+// CaseResolved is the data of "feedback.case_resolved". It carries no free
+// text.
+type CaseResolved struct {
+	CaseID     string    `json:"case_id"`
+	MemberID   string    `json:"member_id,omitempty"`
+	Store      string    `json:"store,omitempty"`
+	Channel    string    `json:"channel"`
+	Category   string    `json:"category"`
+	Resolution string    `json:"resolution"`
+	ResolvedAt time.Time `json:"resolved_at"`
+}
