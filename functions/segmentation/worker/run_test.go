@@ -373,7 +373,7 @@ func TestRunEqualsDirectComputation(t *testing.T) {
 	}
 	for id := range erased {
 		if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(f.members),
-			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "MEMBER#" + id}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"}},
+			Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "MEMBER#" + id}, "sk": &types.AttributeValueMemberS{Value: "PROFILE"}},
 			UpdateExpression: aws.String("SET #s = :e"), ExpressionAttributeNames: map[string]string{"#s": "status"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":e": &types.AttributeValueMemberS{Value: "erased"}}}); err != nil {
 			t.Fatal(err)
