@@ -325,7 +325,7 @@ func TestSegmentsReport(t *testing.T) {
 	tally.Add(nil, &a, segment.DefaultTolerance)
 	tally.Add(&a, &b, segment.DefaultTolerance)
 	plan := &segment.Plan{RunID: "segmentation-2026-12-01", Config: segment.DefaultConfig(), Members: 2, NoConsent: 1,
-		Cuts: segment.CutPoints{Recency: [4]float64{1, 2, 3, 4}, Buyers: 2, Exact: true},
+		Cuts:     segment.CutPoints{Recency: [4]float64{1, 2, 3, 4}, Buyers: 2, Exact: true},
 		Purchase: segment.BGNBDFit{Params: segment.BGNBD{R: 0.8, Alpha: 50, A: 0.9, B: 1.4}, Info: segment.FitInfo{Status: segment.FitOK, SampleSize: 2, StdErrLog: []float64{0.1, 0.2, 0.3, 0.4}}},
 		Spend:    segment.GammaGammaFit{Info: segment.FitInfo{Status: segment.FitFallback, Reason: "sample of 2 members is below 30"}}}
 	rep := segment.NewReport("2026-12-01", f.now, plan, tally)
