@@ -49,6 +49,9 @@ type Handler struct {
 	Now         func() time.Time
 	// Service names the function in event envelopes.
 	Service string
+
+	// Segmentation is read for exports; nil leaves the segmentation section out.
+	Segmentation SegmentationReader
 }
 
 // Router maps the members routes to their handlers. Each route states the
@@ -315,6 +318,15 @@ func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response
 		}
 		if px != nil {
 			domains["points"] = px
+		}
+	}
+	if h.Segmentation != nil {
+		sx, err := h.segmentationExport(ctx, id)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		if sx != nil {
+			domains["segmentation"] = sx
 		}
 	}
 	h.Log.InfoContext(ctx, "member exported", "member_id", id)
