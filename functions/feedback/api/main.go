@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -63,7 +62,7 @@ func newHandler(ctx context.Context) (*Handler, error) {
 		return nil, err
 	}
 	store := &dynamo.FeedbackStore{Client: db, Table: table}
-	store.SLA = func(c *feedback.Case) (feedback.SLAState, error) { return desk.SLA(c, time.Now()) }
+	store.SLA = func(c *feedback.Case) (feedback.SLAState, error) { return desk.SLA(c, c.UpdatedAt) }
 	return &Handler{
 		Store:     store,
 		Outbox:    &dynamo.Outbox{Client: db, Table: table},
