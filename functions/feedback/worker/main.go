@@ -58,7 +58,7 @@ func newHandler() (*Handler, error) {
 		Service:   service,
 	}
 	store := &dynamo.FeedbackStore{Client: db, Table: table}
-	store.SLA = func(c *feedback.Case) (feedback.SLAState, error) { return desk.SLA(c, h.now()) }
+	store.SLA = func(c *feedback.Case) (feedback.SLAState, error) { return desk.SLA(c, c.UpdatedAt) }
 	h.Store = store
 	return h, nil
 }
