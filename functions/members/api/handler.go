@@ -49,6 +49,8 @@ type Handler struct {
 	Now         func() time.Time
 	// Service names the function in event envelopes.
 	Service string
+	// Feedback is read for exports; nil leaves the feedback section out.
+	Feedback FeedbackCases
 }
 
 // Router maps the members routes to their handlers. Each route states the
@@ -315,6 +317,13 @@ func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response
 		}
 		if px != nil {
 			domains["points"] = px
+		}
+	}
+	if h.Feedback != nil {
+		if fx, err := h.feedbackExport(ctx, id); err != nil {
+			return apigw.Response{}, err
+		} else if fx != nil {
+			domains["feedback"] = fx
 		}
 	}
 	h.Log.InfoContext(ctx, "member exported", "member_id", id)
