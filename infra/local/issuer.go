@@ -140,7 +140,7 @@ func ensureDataDir(dir string) error {
 // tokens the deployed API accepts:
 //   - member: sub is the member id (required); no scope.
 //   - staff: scope "staff" and cognito:groups ["staff"]; sub defaults to "staff-dev".
-//   - service: scopes "members:write points:write" and client_id = sub; sub defaults to "pos-client".
+//   - service: scopes "members:write points:write feedback:write" and client_id = sub; sub defaults to "pos-client".
 //
 // A ttl of zero or less means one hour.
 func (i *Issuer) Token(role topology.Caller, sub string, ttl time.Duration) (string, error) {
@@ -172,7 +172,7 @@ func (i *Issuer) Token(role topology.Caller, sub string, ttl time.Duration) (str
 		if sub == "" {
 			sub = DefaultServiceSubject
 		}
-		claims["scope"] = "members:write points:write"
+		claims["scope"] = "members:write points:write feedback:write"
 		claims["client_id"] = sub
 	default:
 		return "", fmt.Errorf("unknown role %q: want member, staff or service", role)
