@@ -856,7 +856,8 @@ func TestRolesGrantOnlyWhatTheTopologyGrants(t *testing.T) {
 	for _, f := range system.Functions {
 		checkGrants(t, s, system, f.Name)
 	}
-	// The members API writes the members table and publishes to points-events.
+	// The members API writes the members table and publishes to points-events
+	// (and to the other queues that subscribe to member.erased).
 	recoverAssertion(t, "members-api policy", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
 			"Roles": []any{map[string]any{"Ref": logicalID(s.cfn.Resources[s.functionID(t, "members-api")].Properties["Role"])}},

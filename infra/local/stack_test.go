@@ -53,7 +53,7 @@ func testSystem() topology.System {
 				Publishes: []string{"job.requested"}, Env: map[string]string{"CLIENTELE_ECHO_STATIC": "static"}, UsesHMACKey: true},
 			{Name: "consumer", Entry: "infra/local/testdata/consumer", MemoryMB: 128, Timeout: 2 * time.Second,
 				WritesTables: []string{"records"}},
-			{Name: "recorder", Entry: "infra/local/testdata/recorder", MemoryMB: 256, Timeout: 2 * time.Second,
+			{Name: "recorder", Entry: "infra/local/testdata/recorder", MemoryMB: 256, Timeout: 10 * time.Second,
 				WritesTables: []string{"records"}},
 		},
 		Routes: []topology.Route{
@@ -465,7 +465,7 @@ func (e *scenarios) testClaims(t *testing.T) {
 
 	_, service := e.echo(t, "GET", "/v1/echo/fixed", e.token(t, topology.Service, ""), nil)
 	sj := service.Event.RequestContext.Authorizer.JWT
-	if sj.Claims["sub"] != local.DefaultServiceSubject || sj.Claims["client_id"] != local.DefaultServiceSubject || !slices.Equal(sj.Scopes, []string{"members:write", "points:write"}) {
+	if sj.Claims["sub"] != local.DefaultServiceSubject || sj.Claims["client_id"] != local.DefaultServiceSubject || !slices.Equal(sj.Scopes, local.ServiceScopes()) || !slices.Contains(sj.Scopes, "members:write") || !slices.Contains(sj.Scopes, "points:write") {
 		t.Errorf("service claims %v scopes %v", sj.Claims, sj.Scopes)
 	}
 

@@ -52,6 +52,43 @@ const (
 	MemberSegmentChanged      = "member.segment_changed"
 )
 
+// Feedback domain: its table, queue, scope and events (shared/feedback
+// documents the data of the feedback.* notification events).
+const (
+	FeedbackTable = "feedback"
+	// FeedbackEvents carries what the feedback worker acts on: new cases to
+	// triage, follow-up requests from other domains, erasures.
+	FeedbackEvents = "feedback-events"
+	// ScopeFeedbackWrite sends feedback: a brand's app, chat or call-centre
+	// system.
+	ScopeFeedbackWrite = "feedback:write"
+	// FeedbackReceived: feedback-api accepted a case; the worker triages it.
+	FeedbackReceived = "feedback.received"
+	// Notification events for the brand's messaging integration and team
+	// leads: a staff reply to the customer, an SLA about to breach, an SLA
+	// breached (escalated), a problem cluster opened.
+	FeedbackReplied       = "feedback.replied"
+	FeedbackSLAWarning    = "feedback.sla_warning"
+	FeedbackSLABreached   = "feedback.sla_breached"
+	FeedbackClusterOpened = "feedback.cluster_opened"
+)
+
+// FeedbackDesk is the feedback service desk every feedback function runs
+// with (CLIENTELE_FEEDBACK_DESK, read by feedback.ParseDesk): SLA targets,
+// calendars with holidays and make-up days, teams, the burst rule. "{}"
+// keeps the defaults (docs/feedback.md).
+const FeedbackDesk = `{}`
+
+func feedbackEnv() map[string]string { return map[string]string{env.FeedbackDesk: FeedbackDesk} }
+
+// feedbackThrottle bounds feedback intake: chat and call-centre systems post
+// in bursts after an incident.
+var feedbackThrottle = Throttle{RatePerSecond: 100, Burst: 300}
+
+// feedbackTypes are the events the feedback functions publish.
+var feedbackTypes = []string{FeedbackReceived, FeedbackReplied, FeedbackSLAWarning, FeedbackSLABreached,
+	FeedbackClusterOpened, FeedbackCaseResolved, PointsBonusRequested}
+
 // PointsPolicy is the loyalty programme every points function runs with
 // (CLIENTELE_POINTS_POLICY, read by points.ParsePolicy): one value, so the
 // API, the worker and the nightly job cannot disagree. "{}" keeps the
@@ -119,6 +156,15 @@ func Clientele() System {
 			// Only result items carry seg_pk: the index holds nothing else.
 			Indexes:      []Index{{Name: SegmentsByName, PartitionKey: Key{Name: "seg_pk", Type: String}, SortKey: &Key{Name: "seg_sk", Type: String}}},
 			TTLAttribute: "expires_at",
+		}, {
+			// Cases and their list, SLA-due, cluster and report items
+			// (docs/feedback.md): every index is an item written in the
+			// case's transaction, so the SLA sweep queries the due items
+			// and no GSI is needed.
+			Name:         FeedbackTable,
+			PartitionKey: Key{Name: "pk", Type: String},
+			SortKey:      &Key{Name: "sk", Type: String},
+			TTLAttribute: "expires_at",
 		}},
 		Functions: []Function{{
 			Name:         "members-api",
@@ -128,8 +174,8 @@ func Clientele() System {
 			Timeout:      10 * time.Second,
 			Architecture: ARM64,
 			// The export includes the member's points account and ledger,
-			// and their segmentation result.
-			ReadsTables:  []string{PointsTable, SegmentationTable},
+			// their segmentation result and their feedback cases.
+			ReadsTables:  []string{PointsTable, SegmentationTable, FeedbackTable},
 			WritesTables: []string{MembersTable},
 			Publishes:    []string{MemberRegistered, MemberErased},
 			// The export values points with the brand's policy.
@@ -139,6 +185,8 @@ func Clientele() System {
 				{Table: MembersTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
 				{Table: PointsTable, Actions: []string{"GetItem", "Query"}},
 				{Table: SegmentationTable, Actions: []string{"GetItem"}},
+				// The export lists the member's feedback cases.
+				{Table: FeedbackTable, Actions: []string{"GetItem", "Query"}},
 			},
 		}, {
 			Name:         "outbox-relay",
@@ -147,13 +195,15 @@ func Clientele() System {
 			MemoryMB:     128,
 			Timeout:      60 * time.Second,
 			Architecture: ARM64,
-			WritesTables: []string{MembersTable, PointsTable, SegmentationTable},
-			Publishes:    []string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring, MemberSegmentChanged},
+			WritesTables: []string{MembersTable, PointsTable, SegmentationTable, FeedbackTable},
+			Publishes: append([]string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring, MemberSegmentChanged},
+				feedbackTypes...),
 			// Reads and clears the outboxes, and nothing else of either table.
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 				{Table: PointsTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 				{Table: SegmentationTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
+				{Table: FeedbackTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 			},
 			// One relay at a time is enough and keeps it from racing itself.
 			ReservedConcurrency: 1,
@@ -257,12 +307,41 @@ func Clientele() System {
 				{Table: MembersTable, Actions: []string{"GetItem"}},
 				{Table: SegmentationTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem"}},
 			},
+		}, {
+			Name:         "feedback-api",
+			Entry:        "functions/feedback/api",
+			Description:  "Feedback intake, case workflow for staff and members, triage rules, reports",
+			MemoryMB:     256,
+			Timeout:      10 * time.Second,
+			Architecture: ARM64,
+			Env:          feedbackEnv(),
+			WritesTables: []string{FeedbackTable},
+			Publishes:    []string{FeedbackReceived, FeedbackReplied, FeedbackCaseResolved, PointsBonusRequested},
+			UsesHMACKey:  true,
+			Access: []TableAccess{
+				{Table: FeedbackTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"}},
+			},
+		}, {
+			Name:         "feedback-worker",
+			Entry:        "functions/feedback/worker",
+			Description:  "Triages cases, opens problem clusters, follow-ups and erasure; sweeps SLA due times",
+			MemoryMB:     256,
+			Timeout:      60 * time.Second,
+			Architecture: ARM64,
+			Env:          feedbackEnv(),
+			WritesTables: []string{FeedbackTable},
+			Publishes:    []string{FeedbackSLAWarning, FeedbackSLABreached, FeedbackClusterOpened},
+			Access: []TableAccess{
+				{Table: FeedbackTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"}},
+			},
 		}},
 		// One OAuth client each in the default Cognito user pool: the point
 		// of sale records purchases and returns but cannot sign members up.
 		Integrations: []Integration{
 			{Name: "pos", Scopes: []string{ScopePointsWrite}},
 			{Name: "brand-app", Scopes: []string{ScopeMembersWrite, ScopePointsWrite}},
+			// The brand's chat and call-centre systems send feedback only.
+			{Name: "customer-care", Scopes: []string{ScopeFeedbackWrite}},
 		},
 		// The brand's wall clock: "nightly" is night where its members are.
 		TimeZone: "Asia/Shanghai",
@@ -303,6 +382,15 @@ func Clientele() System {
 			Payload:     `{"job":"nightly"}`,
 			Retries:     2,
 			MaxEventAge: time.Hour,
+		}, {
+			// Warns before SLA breaches and flags breaches: queries the due
+			// items of the hours since its watermark, never the table.
+			Name:        "feedback-sla-sweep",
+			Cron:        "*/5 * * * *",
+			Function:    "feedback-worker",
+			Payload:     `{"job":"sla-sweep"}`,
+			Retries:     0,
+			MaxEventAge: 5 * time.Minute,
 		}},
 		Routes: []Route{
 			{Method: "POST", Path: "/v1/members", Function: "members-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopeMembersWrite, Throttle: &signupThrottle},
@@ -322,6 +410,20 @@ func Clientele() System {
 			{Method: "GET", Path: "/v1/segments/{name}/members", Function: "segmentation-api", Callers: []Caller{Staff}},
 			{Method: "GET", Path: "/v1/segmentation/runs/{id}", Function: "segmentation-api", Callers: []Caller{Staff}},
 			{Method: "POST", Path: "/v1/segmentation/runs", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/feedback", Function: "feedback-api", Callers: []Caller{Member, Service, Staff}, ServiceScope: ScopeFeedbackWrite, Throttle: &feedbackThrottle},
+			{Method: "GET", Path: "/v1/feedback/cases", Function: "feedback-api", Callers: []Caller{Member, Staff}},
+			{Method: "GET", Path: "/v1/feedback/cases/{id}", Function: "feedback-api", Callers: []Caller{Member, Staff}},
+			{Method: "POST", Path: "/v1/feedback/cases/{id}/assign", Function: "feedback-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/feedback/cases/{id}/status", Function: "feedback-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/feedback/cases/{id}/notes", Function: "feedback-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/feedback/cases/{id}/replies", Function: "feedback-api", Callers: []Caller{Member, Staff}},
+			{Method: "POST", Path: "/v1/feedback/cases/{id}/resolve", Function: "feedback-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/feedback/cases/{id}/reopen", Function: "feedback-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/feedback/rules", Function: "feedback-api", Callers: []Caller{Staff}},
+			{Method: "PUT", Path: "/v1/feedback/rules", Function: "feedback-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/feedback/rules/dry-run", Function: "feedback-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/feedback/clusters", Function: "feedback-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/feedback/reports/{week}", Function: "feedback-api", Callers: []Caller{Staff}},
 		},
 		Queues: []Queue{{
 			Name:           PointsEvents,
@@ -337,7 +439,7 @@ func Clientele() System {
 			DLQRetention:       14 * 24 * time.Hour,
 		}, {
 			Name:       NotificationEvents,
-			Subscribes: []string{PointsExpiring},
+			Subscribes: []string{PointsExpiring, FeedbackReplied, FeedbackSLAWarning, FeedbackSLABreached, FeedbackClusterOpened, FeedbackCaseResolved},
 			BatchSize:  10,
 			// No Clientele consumer: the brand's messaging integration must
 			// drain it; alarm well before messages expire.
@@ -369,6 +471,18 @@ func Clientele() System {
 			// No Clientele consumer: the brand's marketing integration must
 			// drain it; alarm well before messages expire.
 			OldestMessageAlarm: 24 * time.Hour,
+			MaxReceiveCount:    5,
+			Retention:          4 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
+		}, {
+			Name:       FeedbackEvents,
+			Subscribes: []string{FeedbackReceived, FeedbackFollowUpRequested, MemberErased},
+			Consumer:   "feedback-worker",
+			BatchSize:  10,
+			// Enough parallel triage for a burst of intake; cluster opening
+			// is conditional, so concurrency cannot open one twice.
+			MaxConcurrency:     10,
+			OldestMessageAlarm: 15 * time.Minute,
 			MaxReceiveCount:    5,
 			Retention:          4 * 24 * time.Hour,
 			DLQRetention:       14 * 24 * time.Hour,

@@ -52,6 +52,8 @@ type Handler struct {
 
 	// Segmentation is read for exports; nil leaves the segmentation section out.
 	Segmentation SegmentationReader
+	// Feedback is read for exports; nil leaves the feedback section out.
+	Feedback FeedbackCases
 }
 
 // Router maps the members routes to their handlers. Each route states the
@@ -327,6 +329,13 @@ func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response
 		}
 		if sx != nil {
 			domains["segmentation"] = sx
+		}
+	}
+	if h.Feedback != nil {
+		if fx, err := h.feedbackExport(ctx, id); err != nil {
+			return apigw.Response{}, err
+		} else if fx != nil {
+			domains["feedback"] = fx
 		}
 	}
 	h.Log.InfoContext(ctx, "member exported", "member_id", id)
