@@ -379,6 +379,9 @@ func (s *SurveyStore) CreateSurvey(ctx context.Context, d survey.Definition) err
 	if err := t.put("version", surveyVersionRecord{PK: surveyPK(d.ID), SK: surveyVersionSK(1), Version: 1, Definition: string(raw)}, "attribute_not_exists(pk)", nil); err != nil {
 		return err
 	}
+	if err := registryPut(t, d); err != nil {
+		return err
+	}
 	err = s.commit(ctx, t, "create survey")
 	if fault.Is(err, fault.Conflict) {
 		return &fault.Error{Kind: fault.Conflict, Message: "a survey with this id exists", Err: err,

@@ -45,6 +45,16 @@ const (
 	GroupsClaim = "CLIENTELE_GROUPS_CLAIM"
 )
 
+// Survey functions' variables.
+const (
+	// SurveyInvitations is the survey invitation policy as JSON (see
+	// survey.ParseInvitationPolicy).
+	SurveyInvitations = "CLIENTELE_SURVEY_INVITATIONS"
+	// TimeZone is the brand's IANA time zone: survey aggregates are kept
+	// by its local days (default UTC).
+	TimeZone = "CLIENTELE_TIME_ZONE"
+)
+
 // TableVar is the variable that carries the physical name of a logical table.
 func TableVar(table string) string { return "CLIENTELE_TABLE_" + upperSnake(table) }
 
