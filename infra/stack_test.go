@@ -372,6 +372,24 @@ func TestEveryRouteRequiresTheJWTAuthorizer(t *testing.T) {
 	})
 }
 
+// TestPublicRoutesHaveTheirOwnThrottle: a route without the authorizer
+// gets the tighter limits the topology gives it.
+func TestPublicRoutesHaveTheirOwnThrottle(t *testing.T) {
+	s := clientele(t)
+	for _, r := range topology.Clientele().Routes {
+		if !r.Public {
+			continue
+		}
+		recoverAssertion(t, "public route throttle", func() {
+			s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+				"RouteSettings": assertions.Match_ObjectLike(&map[string]any{
+					r.Method + " " + r.Path: map[string]any{"ThrottlingRateLimit": r.Throttle.RatePerSecond, "ThrottlingBurstLimit": r.Throttle.Burst},
+				}),
+			})
+		})
+	}
+}
+
 func TestIntegrationsUsePayloadFormat2(t *testing.T) {
 	s := clientele(t)
 	for id, r := range s.ofType("AWS::ApiGatewayV2::Integration") {

@@ -139,7 +139,7 @@ func Clientele() System {
 			Timeout:      10 * time.Second,
 			Architecture: ARM64,
 			// The export includes the member's points account and ledger.
-			ReadsTables:  []string{PointsTable},
+			ReadsTables:  []string{PointsTable, SurveysTable},
 			WritesTables: []string{MembersTable},
 			Publishes:    []string{MemberRegistered, MemberErased},
 			// The export values points with the brand's policy.
@@ -148,6 +148,8 @@ func Clientele() System {
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
 				{Table: PointsTable, Actions: []string{"GetItem", "Query"}},
+				// The export lists the member's survey responses.
+				{Table: SurveysTable, Actions: []string{"Query", "BatchGetItem"}},
 			},
 		}, {
 			Name:         "outbox-relay",

@@ -49,6 +49,8 @@ type Handler struct {
 	Now         func() time.Time
 	// Service names the function in event envelopes.
 	Service string
+	// Surveys is read for exports; nil leaves the surveys section out.
+	Surveys SurveyAnswers
 }
 
 // Router maps the members routes to their handlers. Each route states the
@@ -316,6 +318,9 @@ func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response
 		if px != nil {
 			domains["points"] = px
 		}
+	}
+	if err := h.surveysSection(ctx, id, domains); err != nil {
+		return apigw.Response{}, err
 	}
 	h.Log.InfoContext(ctx, "member exported", "member_id", id)
 	return apigw.JSON(http.StatusOK, Export{
