@@ -68,7 +68,8 @@ func newHandler(ctx context.Context) (*Handler, error) {
 		return nil, err
 	}
 	return &Handler{
-		Store:     &dynamo.SurveyStore{Client: db, Table: table, Zone: zone},
+		// A warm instance reads a year's closed months once per 10 minutes.
+		Store:     &dynamo.SurveyStore{Client: db, Table: table, Zone: zone, Cells: dynamo.NewSurveyCellCache(10*time.Minute, 20000)},
 		Publisher: &queue.Publisher{SQS: sqsClient, Routes: routes},
 		Links:     links,
 		Zone:      zone,
