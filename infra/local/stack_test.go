@@ -66,6 +66,8 @@ func testSystem() topology.System {
 			{Method: "POST", Path: "/v1/jobs", Function: "echo", Callers: all},
 			{Method: "GET", Path: "/v1/sleep", Function: "echo", Callers: all},
 			{Method: "GET", Path: "/v1/crash", Function: "echo", Callers: all},
+			// The one kind of route without the authorizer (topology.PublicRoutes).
+			{Method: "POST", Path: "/v1/survey-responses", Function: "echo", Public: true, Throttle: &topology.Throttle{RatePerSecond: 5, Burst: 5}},
 		},
 		Queues: []topology.Queue{{
 			Name:            "jobs",
@@ -169,6 +171,7 @@ func TestLocalStack(t *testing.T) {
 		t.Run("routes match methods and path parameters", e.testRoutes)
 		t.Run("unknown routes are 404", e.testNotFound)
 		t.Run("missing or bad tokens are 401", e.testUnauthorized)
+		t.Run("only public routes take callers without a token", e.testPublicRoutes)
 		t.Run("claims and scopes are shaped like AWS", e.testClaims)
 		t.Run("event is payload format 2.0", e.testEventShape)
 		t.Run("function environment", e.testEnvironment)
@@ -439,6 +442,34 @@ func (e *scenarios) testUnauthorized(t *testing.T) {
 	clientIDOnly["client_id"] = local.Audience
 	if resp, body := e.call(t, "GET", "/v1/echo/abc", nil, signWithStackKey(t, e.stackDataDir, clientIDOnly, kid), nil); resp.StatusCode != 200 {
 		t.Errorf("token with client_id audience: %d %s", resp.StatusCode, body)
+	}
+}
+
+// testPublicRoutes calls every route without a token: the public route
+// reaches its function with no authorizer context; every other answers
+// API Gateway's 401.
+func (e *scenarios) testPublicRoutes(t *testing.T) {
+	t.Parallel()
+	for _, r := range testSystem().Routes {
+		path := strings.NewReplacer("{id}", "p1", "{item}", "i1", "{path+}", "a/b").Replace(r.Path)
+		resp, body := e.call(t, r.Method, path, []byte(`{}`), "", http.Header{"Content-Type": {"application/json"}})
+		if !r.Public {
+			if resp.StatusCode != 401 || string(body) != `{"message":"Unauthorized"}` {
+				t.Errorf("%s %s without a token: %d %s, want 401", r.Method, path, resp.StatusCode, body)
+			}
+			continue
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("public %s %s without a token: %d %s, want the function's 200", r.Method, path, resp.StatusCode, body)
+		}
+		var reply echoReply
+		if err := json.Unmarshal(body, &reply); err != nil {
+			t.Fatal(err)
+		}
+		if reply.Event.RouteKey != r.Method+" "+r.Path || reply.Event.RequestContext.Authorizer != nil {
+			t.Errorf("public route: route key %q, authorizer %+v; want %s and no authorizer", reply.Event.RouteKey,
+				reply.Event.RequestContext.Authorizer, r.Method+" "+r.Path)
+		}
 	}
 }
 

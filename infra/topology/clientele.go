@@ -89,6 +89,42 @@ var feedbackThrottle = Throttle{RatePerSecond: 100, Burst: 300}
 var feedbackTypes = []string{FeedbackReceived, FeedbackReplied, FeedbackSLAWarning, FeedbackSLABreached,
 	FeedbackClusterOpened, FeedbackCaseResolved, PointsBonusRequested}
 
+// Survey domain: its table, queue and events (shared/event documents their
+// data; docs/surveys.md the domain).
+const (
+	SurveysTable = "surveys"
+	// SurveyEvents carries what the surveys worker acts on: responses to
+	// score, purchases and resolved cases that may invite, erasures.
+	SurveyEvents = "survey-events"
+	// SurveyResponseSubmitted: surveys-api accepted a response; the worker
+	// scores it exactly once.
+	SurveyResponseSubmitted = "survey.response_submitted"
+	// SurveyInvitation asks the brand's messaging integration to send a
+	// member a survey link (a signed, single-use link token).
+	SurveyInvitation = "survey.invitation"
+)
+
+// surveyResponseThrottle bounds the public response route: anyone holding
+// a link may call it, so it gets less than the default.
+var surveyResponseThrottle = Throttle{RatePerSecond: 20, Burst: 40}
+
+// SurveyInvitations is the brand's invitation policy (CLIENTELE_SURVEY_INVITATIONS,
+// read by survey.ParseInvitationPolicy): which surveys a purchase or a
+// resolved feedback case invites to, after what delay, at what sampling
+// rate, through which channel, the fatigue window across all surveys, and
+// the points a completed response earns.
+// A rule whose survey does not exist (or is closed) invites no one.
+const SurveyInvitations = `{"fatigue_days":30,"link_ttl_days":14,"completion_bonus":20,"rules":[` +
+	`{"trigger":"purchase","survey":"post-purchase","delay_hours":48,"sampling":1,"channel":"email"},` +
+	`{"trigger":"case_resolved","survey":"case-resolved","delay_hours":2,"sampling":1,"channel":"email"}]}`
+
+func surveysEnv() map[string]string {
+	return map[string]string{env.SurveyInvitations: SurveyInvitations}
+}
+
+// surveyTypes are the events the survey functions publish.
+var surveyTypes = []string{SurveyResponseSubmitted, SurveyInvitation, FeedbackFollowUpRequested, PointsBonusRequested}
+
 // PointsPolicy is the loyalty programme every points function runs with
 // (CLIENTELE_POINTS_POLICY, read by points.ParsePolicy): one value, so the
 // API, the worker and the nightly job cannot disagree. "{}" keeps the
@@ -165,6 +201,13 @@ func Clientele() System {
 			PartitionKey: Key{Name: "pk", Type: String},
 			SortKey:      &Key{Name: "sk", Type: String},
 			TTLAttribute: "expires_at",
+		}, {
+			// Definitions, responses, claims, link nonces (TTL), invitations,
+			// fatigue and aggregate cells (docs/surveys.md): no index.
+			Name:         SurveysTable,
+			PartitionKey: Key{Name: "pk", Type: String},
+			SortKey:      &Key{Name: "sk", Type: String},
+			TTLAttribute: "expires_at",
 		}},
 		Functions: []Function{{
 			Name:         "members-api",
@@ -174,8 +217,8 @@ func Clientele() System {
 			Timeout:      10 * time.Second,
 			Architecture: ARM64,
 			// The export includes the member's points account and ledger,
-			// their segmentation result and their feedback cases.
-			ReadsTables:  []string{PointsTable, SegmentationTable, FeedbackTable},
+			// their segmentation result, feedback cases and survey responses.
+			ReadsTables:  []string{PointsTable, SegmentationTable, FeedbackTable, SurveysTable},
 			WritesTables: []string{MembersTable},
 			Publishes:    []string{MemberRegistered, MemberErased},
 			// The export values points with the brand's policy.
@@ -187,6 +230,8 @@ func Clientele() System {
 				{Table: SegmentationTable, Actions: []string{"GetItem"}},
 				// The export lists the member's feedback cases.
 				{Table: FeedbackTable, Actions: []string{"GetItem", "Query"}},
+				// The export lists the member's survey responses.
+				{Table: SurveysTable, Actions: []string{"Query", "BatchGetItem"}},
 			},
 		}, {
 			Name:         "outbox-relay",
@@ -195,15 +240,16 @@ func Clientele() System {
 			MemoryMB:     128,
 			Timeout:      60 * time.Second,
 			Architecture: ARM64,
-			WritesTables: []string{MembersTable, PointsTable, SegmentationTable, FeedbackTable},
-			Publishes: append([]string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring, MemberSegmentChanged},
-				feedbackTypes...),
+			WritesTables: []string{MembersTable, PointsTable, SegmentationTable, FeedbackTable, SurveysTable},
+			Publishes: append(append([]string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring, MemberSegmentChanged},
+				feedbackTypes...), surveyTypes...),
 			// Reads and clears the outboxes, and nothing else of either table.
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 				{Table: PointsTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 				{Table: SegmentationTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 				{Table: FeedbackTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
+				{Table: SurveysTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 			},
 			// One relay at a time is enough and keeps it from racing itself.
 			ReservedConcurrency: 1,
@@ -334,6 +380,38 @@ func Clientele() System {
 			Access: []TableAccess{
 				{Table: FeedbackTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"}},
 			},
+		}, {
+			Name:         "surveys-api",
+			Entry:        "functions/surveys/api",
+			Description:  "Survey definitions and scores for staff; responses from members and invitation links",
+			MemoryMB:     512,
+			Timeout:      10 * time.Second,
+			Architecture: ARM64,
+			Env:          surveysEnv(),
+			WritesTables: []string{SurveysTable},
+			Publishes:    []string{SurveyResponseSubmitted},
+			// Link tokens are signed with a key derived from the HMAC key.
+			UsesHMACKey: true,
+			Access: []TableAccess{
+				{Table: SurveysTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"}},
+			},
+		}, {
+			Name:         "surveys-worker",
+			Entry:        "functions/surveys/worker",
+			Description:  "Scores responses exactly once, requests follow-ups and bonuses, invites, erases",
+			MemoryMB:     256,
+			Timeout:      30 * time.Second,
+			Architecture: ARM64,
+			Env:          surveysEnv(),
+			// Invitations check the member's consents.
+			ReadsTables:  []string{MembersTable},
+			WritesTables: []string{SurveysTable},
+			Publishes:    []string{SurveyInvitation, FeedbackFollowUpRequested, PointsBonusRequested},
+			UsesHMACKey:  true,
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"GetItem"}},
+				{Table: SurveysTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"}},
+			},
 		}},
 		// One OAuth client each in the default Cognito user pool: the point
 		// of sale records purchases and returns but cannot sign members up.
@@ -424,6 +502,14 @@ func Clientele() System {
 			{Method: "POST", Path: "/v1/feedback/rules/dry-run", Function: "feedback-api", Callers: []Caller{Staff}},
 			{Method: "GET", Path: "/v1/feedback/clusters", Function: "feedback-api", Callers: []Caller{Staff}},
 			{Method: "GET", Path: "/v1/feedback/reports/{week}", Function: "feedback-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/surveys", Function: "surveys-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/surveys", Function: "surveys-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/surveys/{id}", Function: "surveys-api", Callers: []Caller{Member, Staff}},
+			{Method: "PUT", Path: "/v1/surveys/{id}", Function: "surveys-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/surveys/{id}/scores", Function: "surveys-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/surveys/{id}/responses", Function: "surveys-api", Callers: []Caller{Member}},
+			// The invitation's link token is the credential: no JWT.
+			{Method: "POST", Path: "/v1/survey-responses", Function: "surveys-api", Public: true, Throttle: &surveyResponseThrottle},
 		},
 		Queues: []Queue{{
 			Name:           PointsEvents,
@@ -439,7 +525,7 @@ func Clientele() System {
 			DLQRetention:       14 * 24 * time.Hour,
 		}, {
 			Name:       NotificationEvents,
-			Subscribes: []string{PointsExpiring, FeedbackReplied, FeedbackSLAWarning, FeedbackSLABreached, FeedbackClusterOpened, FeedbackCaseResolved},
+			Subscribes: []string{PointsExpiring, FeedbackReplied, FeedbackSLAWarning, FeedbackSLABreached, FeedbackClusterOpened, FeedbackCaseResolved, SurveyInvitation},
 			BatchSize:  10,
 			// No Clientele consumer: the brand's messaging integration must
 			// drain it; alarm well before messages expire.
@@ -482,6 +568,18 @@ func Clientele() System {
 			// Enough parallel triage for a burst of intake; cluster opening
 			// is conditional, so concurrency cannot open one twice.
 			MaxConcurrency:     10,
+			OldestMessageAlarm: 15 * time.Minute,
+			MaxReceiveCount:    5,
+			Retention:          4 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
+		}, {
+			Name:       SurveyEvents,
+			Subscribes: []string{SurveyResponseSubmitted, PointsPurchase, FeedbackCaseResolved, MemberErased},
+			Consumer:   "surveys-worker",
+			BatchSize:  10,
+			// Responses to one survey meet on its every-store month cell;
+			// more parallel batches only add transaction conflicts.
+			MaxConcurrency:     5,
 			OldestMessageAlarm: 15 * time.Minute,
 			MaxReceiveCount:    5,
 			Retention:          4 * 24 * time.Hour,

@@ -54,6 +54,8 @@ type Handler struct {
 	Segmentation SegmentationReader
 	// Feedback is read for exports; nil leaves the feedback section out.
 	Feedback FeedbackCases
+	// Surveys is read for exports; nil leaves the surveys section out.
+	Surveys SurveyAnswers
 }
 
 // Router maps the members routes to their handlers. Each route states the
@@ -337,6 +339,9 @@ func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response
 		} else if fx != nil {
 			domains["feedback"] = fx
 		}
+	}
+	if err := h.surveysSection(ctx, id, domains); err != nil {
+		return apigw.Response{}, err
 	}
 	h.Log.InfoContext(ctx, "member exported", "member_id", id)
 	return apigw.JSON(http.StatusOK, Export{
