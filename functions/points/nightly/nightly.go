@@ -63,6 +63,9 @@ type Nightly struct {
 	Config   sweep.Config
 	// Metrics receives the run's figures when it completes (nil: none).
 	Metrics *metrics.Writer
+	// Workers is how many accounts of a page are processed at once
+	// (default 8): each is its own transaction.
+	Workers int
 
 	once   sync.Once
 	engine *sweep.Engine[item]
@@ -146,10 +149,15 @@ type run struct {
 	n    *Nightly
 	day  string
 	year int
+	mu   sync.Mutex
 	res  Result
 }
 
-func (r *run) count(f func(*Result)) { f(&r.res) }
+func (r *run) count(f func(*Result)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(&r.res)
+}
 
 // retry reports whether err should make the page be redone (the context
 // ended, or the store was unavailable) rather than count the account as

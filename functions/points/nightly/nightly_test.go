@@ -141,7 +141,7 @@ var seq atomic.Int64
 
 // newFixture builds a nightly run over fresh tables: three scan segments,
 // pages of four items, so that runs cross segments and pages.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	suffix := fmt.Sprintf("%d-%d", time.Now().UnixNano(), seq.Add(1))

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"clientele/shared/points"
@@ -131,6 +132,7 @@ type reconciler struct {
 	l     Ledger
 	o     Options
 	limit int
+	mu    sync.Mutex
 	rep   Report
 }
 
@@ -187,6 +189,8 @@ func (r *reconciler) member(ctx context.Context, a *points.Account) error {
 			problems = Check(after, ledger)
 		}
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.rep.MembersChecked++
 	r.rep.Liability.Available += a.Available
 	r.rep.Liability.Pending += a.Pending

@@ -41,7 +41,7 @@ var seq atomic.Int64
 
 var t0 = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
-func newStore(t *testing.T) *dynamo.PointsStore {
+func newStore(t testing.TB) *dynamo.PointsStore {
 	t.Helper()
 	table := fmt.Sprintf("reconcile-%d-%d", time.Now().UnixNano(), seq.Add(1))
 	if err := dynamo.CreateTable(context.Background(), db, table); err != nil {

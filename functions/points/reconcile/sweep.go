@@ -42,6 +42,9 @@ type Handler struct {
 	Now      func() time.Time
 	// Metrics receives the run's figures when it completes (nil: none).
 	Metrics *metrics.Writer
+	// Workers is how many accounts of a page are checked at once
+	// (default 8).
+	Workers int
 
 	once   sync.Once
 	engine *sweep.Engine[*points.Account]
@@ -189,10 +192,42 @@ func (h *Handler) ProcessPage(ctx context.Context, _ sweep.Task, state []byte, a
 			return nil, fault.Wrap(fault.Internal, err, "reconcile: segment state")
 		}
 	}
+	workers := h.Workers
+	if workers <= 0 {
+		workers = 8
+	}
+	// The page's accounts, Workers at a time; the first error stops the
+	// others from starting more and fails the page (redone on redelivery).
+	work, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+		next  = make(chan *points.Account)
+	)
+	for range min(workers, len(accounts)) {
+		wg.Go(func() {
+			for a := range next {
+				if err := r.member(work, a); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		})
+	}
 	for _, a := range accounts {
-		if err := r.member(ctx, a); err != nil {
-			return nil, err
+		if work.Err() != nil {
+			break
 		}
+		next <- a
+	}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return json.Marshal(r.rep)
 }
