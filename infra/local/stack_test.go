@@ -841,6 +841,22 @@ func (e *scenarios) testScheduleEndpoint(t *testing.T) {
 	if got := getRecord(t, e.db, "schedule:nightly"); got["payload"] != `{"job":"nightly","segments":4}` {
 		t.Errorf("the function received %q, want the schedule's payload as is", got["payload"])
 	}
+	// A JSON body replaces the payload for one firing; a body that is not
+	// JSON is refused.
+	override := `{"job":"override","resume":"2026-03-10"}`
+	if resp, err := http.Post(e.stack.ScheduleURL("nightly"), "application/json", strings.NewReader(override)); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("firing with a payload: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+	if got := getRecord(t, e.db, "schedule:override"); got["payload"] != override {
+		t.Errorf("the function received %q, want the posted payload", got["payload"])
+	}
+	if resp, err := http.Post(e.stack.ScheduleURL("nightly"), "application/json", strings.NewReader("resume please")); err != nil || resp.StatusCode != 400 {
+		t.Errorf("a body that is not JSON: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
 	if resp, err := http.Post(e.stack.ScheduleURL("missing"), "application/json", nil); err != nil || resp.StatusCode != 404 {
 		t.Errorf("unknown schedule: %v %v", resp.StatusCode, err)
 	} else {

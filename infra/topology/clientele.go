@@ -26,6 +26,17 @@ const (
 	NotificationEvents = "notification-events"
 )
 
+// Points sweeps (helper A: points-nightly and points-reconcile on the sweep
+// engine): each kind's function publishes sweep.<kind> to fan a run out as
+// segment messages on <kind>-sweep, which feeds the same function.
+const (
+	PointsNightlySweep     = "points-nightly-sweep"
+	PointsReconcileSweep   = "points-reconcile-sweep"
+	SweepPointsNightly     = "sweep.points-nightly"
+	SweepPointsReconcile   = "sweep.points-reconcile"
+	pointsSweepConcurrency = 8
+)
+
 // Service scopes (shared/apigw enforces them per route).
 const (
 	// ScopeMembersWrite signs members up: the brand's app backend.
@@ -284,36 +295,52 @@ func Clientele() System {
 				{Table: PointsTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
 			},
 		}, {
-			Name:         "points-nightly",
-			Entry:        "functions/points/nightly",
-			Description:  "Releases pending points, expires lots, warns of expiry, downgrades tiers, birthday bonuses",
-			MemoryMB:     512,
-			Timeout:      15 * time.Minute,
+			Name:        "points-nightly",
+			Entry:       "functions/points/nightly",
+			Description: "Releases pending points, expires lots, warns of expiry, downgrades tiers, birthday bonuses",
+			MemoryMB:    512,
+			// A segment's delivery checkpoints each page and hands the rest
+			// to the next delivery when short of time; a crashed delivery
+			// is redelivered after the visibility timeout (6 × this).
+			Timeout:      5 * time.Minute,
 			Architecture: ARM64,
 			Env:          pointsEnv(),
 			ReadsTables:  []string{MembersTable},
 			WritesTables: []string{PointsTable},
-			Publishes:    []string{PointsExpiring},
+			Publishes:    []string{PointsExpiring, SweepPointsNightly},
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"Scan"}},
-				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query", "PutItem", "DeleteItem"}},
+				// Accounts and their ledger; the run and its checkpoints
+				// (SWEEP# items: UpdateItem counts segments); the table's
+				// size for the fan-out.
+				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query", "PutItem", "DeleteItem", "UpdateItem", "DescribeTable"}},
 			},
-			// Scans both tables: capped so a run cannot starve the APIs.
-			ReservedConcurrency: 2,
+			// One invocation per segment message, at most
+			// pointsSweepConcurrency at once, plus the schedule's: capped
+			// so a run cannot starve the APIs of DynamoDB capacity or the
+			// account of executions.
+			ReservedConcurrency: pointsSweepConcurrency + 2,
 			CompletesEvery:      24 * time.Hour,
 		}, {
-			Name:         "points-reconcile",
-			Entry:        "functions/points/reconcile",
-			Description:  "Checks the ledger invariants and reports the outstanding points liability",
-			MemoryMB:     512,
-			Timeout:      15 * time.Minute,
+			Name:        "points-reconcile",
+			Entry:       "functions/points/reconcile",
+			Description: "Checks the ledger invariants and reports the outstanding points liability",
+			MemoryMB:    512,
+			// As points-nightly: a segment's delivery hands the rest to the
+			// next one when short of time.
+			Timeout:      5 * time.Minute,
 			Architecture: ARM64,
-			ReadsTables:  []string{PointsTable},
+			// Reads the accounts and their ledgers; writes only its runs and
+			// checkpoints (SWEEP# items).
+			WritesTables: []string{PointsTable},
 			Env:          pointsEnv(),
+			Publishes:    []string{SweepPointsReconcile},
 			Access: []TableAccess{
-				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query"}},
+				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query", "PutItem", "UpdateItem", "DescribeTable"}},
 			},
-			ReservedConcurrency: 1,
+			// One invocation per segment message, at most
+			// pointsSweepConcurrency at once, plus the schedule's.
+			ReservedConcurrency: pointsSweepConcurrency + 2,
 			CompletesEvery:      7 * 24 * time.Hour,
 		}, {
 			Name:         "segmentation-worker",
@@ -434,8 +461,10 @@ func Clientele() System {
 			Retries:     0,
 			MaxEventAge: time.Minute,
 		}, {
-			// Nightly at 01:00 local time, and hourly until 04:00 so a run cut
-			// short by the function timeout finishes (each member once per day).
+			// Nightly at 01:00 local time starts the day's run (a sweep of
+			// segments on points-nightly-sweep); the hourly triggers until
+			// 04:00 start nothing and check it: past its deadline it is
+			// marked failed with its missing segments (resume by hand).
 			Name:        "points-nightly",
 			Cron:        "0 1-4 * * *",
 			Function:    "points-nightly",
@@ -443,8 +472,11 @@ func Clientele() System {
 			Retries:     2,
 			MaxEventAge: time.Hour,
 		}, {
+			// Sundays at 05:00 local time starts the week's run; the hourly
+			// triggers until 11:00 only check it (a run past its 5-hour
+			// deadline is marked failed; resume it by hand).
 			Name:        "points-reconcile",
-			Cron:        "0 5 * * 0",
+			Cron:        "0 5-11 * * 0",
 			Function:    "points-reconcile",
 			Payload:     `{"job":"reconcile"}`,
 			Retries:     2,
@@ -583,6 +615,28 @@ func Clientele() System {
 			OldestMessageAlarm: 15 * time.Minute,
 			MaxReceiveCount:    5,
 			Retention:          4 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
+		}, {
+			Name:       PointsNightlySweep,
+			Subscribes: []string{SweepPointsNightly},
+			Consumer:   "points-nightly",
+			// One segment per invocation.
+			BatchSize:      1,
+			MaxConcurrency: pointsSweepConcurrency,
+			// A run's deadline is 2 h 30 min; older messages mean a stuck run.
+			OldestMessageAlarm: 3 * time.Hour,
+			MaxReceiveCount:    5,
+			Retention:          2 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
+		}, {
+			Name:               PointsReconcileSweep,
+			Subscribes:         []string{SweepPointsReconcile},
+			Consumer:           "points-reconcile",
+			BatchSize:          1,
+			MaxConcurrency:     pointsSweepConcurrency,
+			OldestMessageAlarm: 6 * time.Hour,
+			MaxReceiveCount:    5,
+			Retention:          2 * 24 * time.Hour,
 			DLQRetention:       14 * 24 * time.Hour,
 		}},
 	}

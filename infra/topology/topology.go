@@ -89,7 +89,9 @@ type TableAccess struct {
 var WriteActions = []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 
 // knownActions are the DynamoDB actions Access may name.
-var knownActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
+// DescribeTable is not an item action: it reads the table's description
+// (the sweep engine sizes its fan-out from ItemCount).
+var knownActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "DescribeTable"}
 
 // Route is one HTTP API route.
 type Route struct {
