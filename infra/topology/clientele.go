@@ -81,6 +81,8 @@ const (
 	// SegmentsByName is the segmentation table's sparse index of results by
 	// RFM segment (GET /v1/segments/{name}/members).
 	SegmentsByName = "by-segment"
+	// ExportsBucket holds segment exports (CSV) behind presigned links.
+	ExportsBucket = "exports"
 	// SegmentationConfig is the run's configuration (CLIENTELE_SEGMENTATION_CONFIG,
 	// read by functions/segmentation/worker): "{}" keeps the defaults of
 	// segment.DefaultConfig with 16 scan segments.
@@ -253,6 +255,8 @@ func Clientele() System {
 			// POST /v1/segmentation/runs starts (or resumes) today's run.
 			Publishes:   []string{SweepSegmentation},
 			UsesHMACKey: true,
+			// Segment exports: a CSV object and a presigned link to it.
+			WritesBuckets: []string{ExportsBucket},
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"GetItem"}},
 				{Table: SegmentationTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem"}},
@@ -266,6 +270,9 @@ func Clientele() System {
 		},
 		// The brand's wall clock: "nightly" is night where its members are.
 		TimeZone: "Asia/Shanghai",
+		// Exports are fetched through links valid for an hour; a week is
+		// plenty to retry a download, and nothing personal lingers longer.
+		Buckets: []Bucket{{Name: ExportsBucket, ExpireAfter: 7 * 24 * time.Hour}},
 		// Every route by default; intake routes have their own below.
 		Throttle: Throttle{RatePerSecond: 100, Burst: 200},
 		Schedules: []Schedule{{
@@ -322,6 +329,7 @@ func Clientele() System {
 			{Method: "GET", Path: "/v1/segments/{name}/members", Function: "segmentation-api", Callers: []Caller{Staff}},
 			{Method: "GET", Path: "/v1/segmentation/runs/{id}", Function: "segmentation-api", Callers: []Caller{Staff}},
 			{Method: "POST", Path: "/v1/segmentation/runs", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/segments/{name}/exports", Function: "segmentation-api", Callers: []Caller{Staff}},
 		},
 		Queues: []Queue{{
 			Name:           PointsEvents,

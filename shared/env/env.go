@@ -53,6 +53,10 @@ const (
 	SegmentationConfig = "CLIENTELE_SEGMENTATION_CONFIG"
 )
 
+// BucketVar is the variable that carries the physical name of a logical
+// bucket.
+func BucketVar(bucket string) string { return "CLIENTELE_BUCKET_" + upperSnake(bucket) }
+
 // TableVar is the variable that carries the physical name of a logical table.
 func TableVar(table string) string { return "CLIENTELE_TABLE_" + upperSnake(table) }
 

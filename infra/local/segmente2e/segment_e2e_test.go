@@ -261,6 +261,25 @@ func TestNightlyRunThroughTheLocalStack(t *testing.T) {
 	if code := call(t, "GET", "/v1/segments", "", &rep); code != http.StatusOK || rep.RunID != final.ID || rep.Counts.Scored != uint64(len(want)) {
 		t.Errorf("report: %d %s scored %d, want %d", code, rep.RunID, rep.Counts.Scored, len(want))
 	}
+	// A full export of a segment lands in the local S3 (gofakes3) and its
+	// presigned link fetches a CSV with a row per member of the segment.
+	var exp struct {
+		Rows int    `json:"rows"`
+		URL  string `json:"url"`
+	}
+	if code := call(t, "POST", "/v1/segments/champions/exports", "", &exp); code != http.StatusCreated {
+		t.Fatalf("export: %d", code)
+	}
+	link, err := http.Get(exp.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csvBody, _ := io.ReadAll(link.Body)
+	link.Body.Close()
+	if champions := rep.Counts.Segments[string(segment.Champions)]; link.StatusCode != http.StatusOK || uint64(exp.Rows) != champions ||
+		strings.Count(string(csvBody), "\n") != exp.Rows+1 {
+		t.Errorf("export: %d rows, %d lines fetched (%d), report counts %d champions", exp.Rows, strings.Count(string(csvBody), "\n"), link.StatusCode, champions)
+	}
 	var one segment.Result
 	if code := call(t, "GET", "/v1/members/"+want[0].MemberID+"/segment", "", &one); code != http.StatusOK || !reflect.DeepEqual(one, roundTrip(t, want[0])) {
 		t.Errorf("GET segment of %s: %d %+v", want[0].MemberID, code, one)
