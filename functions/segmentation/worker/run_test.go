@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"clientele/shared/dynamo/dynamotest"
 	"clientele/shared/event"
 	"clientele/shared/fault"
+	"clientele/shared/metrics"
 	"clientele/shared/segment"
 	"clientele/shared/segment/membergen"
 	"clientele/shared/sweep"
@@ -176,8 +179,9 @@ func (f *fixture) run(t *testing.T, now time.Time, seed uint64, rate float64) sw
 	t.Helper()
 	ctx := context.Background()
 	store := &dynamo.SegmentationStore{Client: db, Table: f.seg}
+	var emitted bytes.Buffer
 	p := &Processor{Config: f.cfg, Store: store, Publisher: f.events, Outbox: &dynamo.Outbox{Client: db, Table: f.seg},
-		Log: quiet, Service: service, Now: func() time.Time { return now }}
+		Log: quiet, Service: service, Now: func() time.Time { return now }, Metrics: metrics.New(&emitted, metrics.Namespace, nil)}
 	c := &crashing{Processor: p, rng: rand.New(rand.NewPCG(seed, 1)), rate: rate}
 	q := &memQueue{}
 	e := newEngine(f.cfg, f.zone, &dynamo.SweepStore{Client: db, Table: f.seg}, q,
@@ -225,6 +229,11 @@ func (f *fixture) run(t *testing.T, now time.Time, seed uint64, rate float64) sw
 	}
 	if r.Status != sweep.Succeeded {
 		t.Fatalf("run %s ended %s", r.Key.ID(), r.Status)
+	}
+	// The run reported its completion (once, or again when the hook was
+	// redone after a crash).
+	if !strings.Contains(emitted.String(), `"RunCompleted":1`) || !strings.Contains(emitted.String(), `"run":"`+r.Key.ID()+`"`) {
+		t.Errorf("no RunCompleted metric for %s: %s", r.Key.ID(), emitted.String())
 	}
 	return r
 }
@@ -299,7 +308,7 @@ func roundTrip(t *testing.T, r segment.Result) segment.Result {
 	return out
 }
 
-// TestRunEqualsDirectComputation runs two nights over 1 500 generated
+// TestRunEqualsDirectComputation runs two nights over 1 000 generated
 // members on DynamoDB Local — five segments, pages redone after their
 // writes committed, phase hooks crashing, duplicated concurrent
 // deliveries — and holds the stored results, the report and the
@@ -312,7 +321,7 @@ func roundTrip(t *testing.T, r segment.Result) segment.Result {
 func TestRunEqualsDirectComputation(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 11, 30, 18, 40, 0, 0, time.UTC) // 02:40 on 1 December in Shanghai
-	f, pop := newFixture(t, 1500, start.Add(-time.Hour))
+	f, pop := newFixture(t, 1000, start.Add(-time.Hour))
 	ctx := context.Background()
 
 	run1 := f.run(t, start, 1, 0.15)
