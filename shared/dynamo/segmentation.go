@@ -156,12 +156,16 @@ func (s *SegmentationStore) Result(ctx context.Context, memberID string) (segmen
 	return decodeResult(out.Item)
 }
 
-// Results reads the stored results of members (strongly consistent, 100
-// keys per BatchGetItem); members without one are absent from the map.
+// Results reads the stored results of members (100 keys per
+// BatchGetItem); members without one are absent from the map.
 func (s *SegmentationStore) Results(ctx context.Context, ids []string) (map[string]StoredResult, error) {
 	out := make(map[string]StoredResult, len(ids))
+	// Eventually consistent (half the read units) is safe: a page redone
+	// after its writes committed sees either its own write (and decides
+	// against StoredResult.Previous) or the result from before the run, as
+	// the first attempt did — the same tally, writes and events either way.
 	err := batchGet(ctx, s.Client, s.Table, ids, func(id string) map[string]types.AttributeValue { return key(resultPK(id), resultSK) },
-		"", nil, "read results", func(item map[string]types.AttributeValue) error {
+		false, "", nil, "read results", func(item map[string]types.AttributeValue) error {
 			r, err := decodeStored(item)
 			if err != nil {
 				return err
@@ -173,9 +177,10 @@ func (s *SegmentationStore) Results(ctx context.Context, ids []string) (map[stri
 }
 
 // batchGet reads the items of ids by key, 100 per BatchGetItem, retrying
-// unprocessed keys, and visits each item found.
+// unprocessed keys, and visits each item found. consistent asks for
+// strongly consistent reads (twice the read units).
 func batchGet(ctx context.Context, c *dynamodb.Client, table string, ids []string, keyOf func(string) map[string]types.AttributeValue,
-	projection string, names map[string]string, what string, visit func(map[string]types.AttributeValue) error) error {
+	consistent bool, projection string, names map[string]string, what string, visit func(map[string]types.AttributeValue) error) error {
 	for start := 0; start < len(ids); start += 100 {
 		keys := make([]map[string]types.AttributeValue, 0, 100)
 		seen := map[string]bool{}
@@ -185,7 +190,7 @@ func batchGet(ctx context.Context, c *dynamodb.Client, table string, ids []strin
 				keys = append(keys, keyOf(id))
 			}
 		}
-		ka := types.KeysAndAttributes{Keys: keys, ConsistentRead: aws.Bool(true)}
+		ka := types.KeysAndAttributes{Keys: keys, ConsistentRead: aws.Bool(consistent)}
 		if projection != "" {
 			ka.ProjectionExpression = aws.String(projection)
 			ka.ExpressionAttributeNames = names

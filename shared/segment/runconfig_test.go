@@ -14,7 +14,7 @@ import (
 func TestParseRunConfig(t *testing.T) {
 	t.Parallel()
 	c, err := segment.ParseRunConfig("")
-	if err != nil || c.Segments != 32 || c.SampleSize != 100_000 || c.ExactLimit != 2048 || c.PageSize != 500 {
+	if err != nil || c.Segments != 32 || c.SampleSize != 100_000 || c.ExactLimit != 2048 || c.PageSize != 5000 {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
 	c, err = segment.ParseRunConfig(`{"segments":6,"sample_size":5000,"high_share":0.1}`)
@@ -23,7 +23,7 @@ func TestParseRunConfig(t *testing.T) {
 	}
 	for raw, field := range map[string]string{
 		`{"segments":0}`:                  "segments",
-		`{"page_size":5000}`:              "page_size",
+		`{"page_size":50000}`:             "page_size",
 		`{"window_months":30}`:            "window_months",
 		`{"segments":4}`:                  "sample_size", // 100 000 / 4 segments cannot fit a checkpoint
 		`{"high_share":1.5}`:              "high_share",

@@ -164,10 +164,26 @@ func newFixture(t *testing.T, n int, asOf time.Time) (*fixture, []segment.Member
 	}
 	f.zone, _ = time.LoadLocation("Asia/Shanghai")
 	f.cfg = segment.DefaultRunConfig()
-	f.cfg.Segments, f.cfg.PageSize = 5, 97
+	f.cfg.Segments, f.cfg.PageSize = 5, 130
 	pop := membergen.Default(7, asOf).Members(0, n)
 	if err := dynamo.LoadPopulation(ctx, db, f.members, f.points, pop, asOf); err != nil {
 		t.Fatal(err)
+	}
+	// The members table holds more than profiles (consent history,
+	// uniqueness claims): the scan skips them, so a page takes several
+	// Scan calls.
+	var noise []types.WriteRequest
+	for i := range pop {
+		noise = append(noise, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "MEMBER#" + pop[i].ID}, "sk": &types.AttributeValueMemberS{Value: "CONSENT#2026-01-01#x"}}}})
+	}
+	for len(noise) > 0 {
+		n := min(25, len(noise))
+		out, err := db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{f.members: noise[:n]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		noise = append(noise[n:], out.UnprocessedItems[f.members]...)
 	}
 	return f, pop
 }
