@@ -141,6 +141,13 @@ func (f *fixture) seed(t *testing.T) {
 	if err := f.store.PutResults(context.Background(), ws, f.now); err != nil {
 		t.Fatal(err)
 	}
+	// The results' cut points live in their run's plan.
+	cuts := [4]float64{10, 20, 30, 40}
+	plan := &segment.Plan{RunID: "segmentation-2026-12-01", Config: segment.DefaultConfig(),
+		Cuts: segment.CutPoints{Recency: cuts, Frequency: cuts, Monetary: cuts, TierHigh: 200000, TierMedium: 90000}}
+	if _, err := f.store.SavePlan(context.Background(), "2026-12-01", plan); err != nil {
+		t.Fatal(err)
+	}
 }
 
 type token map[string]string

@@ -254,26 +254,29 @@ func (f *fixture) run(t *testing.T, now time.Time, seed uint64, rate float64) sw
 	return r
 }
 
-// stored reads every stored result.
+// stored reads every stored result through the store (which puts the
+// run's cut points back into the reasons).
 func (f *fixture) stored(t *testing.T) map[string]segment.Result {
 	t.Helper()
+	ctx := context.Background()
+	store := &dynamo.SegmentationStore{Client: db, Table: f.seg}
 	out := map[string]segment.Result{}
 	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(f.seg), FilterExpression: aws.String("sk = :r"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: "RESULT"}}})
 	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
+		page, err := p.NextPage(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, item := range page.Items {
 			var rec struct {
-				Result string `dynamodbav:"result"`
+				MemberID string `dynamodbav:"member_id"`
 			}
 			if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
 				t.Fatal(err)
 			}
-			var r segment.Result
-			if err := json.Unmarshal([]byte(rec.Result), &r); err != nil {
+			r, err := store.Result(ctx, rec.MemberID)
+			if err != nil {
 				t.Fatal(err)
 			}
 			out[r.MemberID] = r

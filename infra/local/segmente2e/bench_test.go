@@ -20,7 +20,8 @@ import (
 // points statistics, summarise), phase 2 (scan again, score, write every
 // result — a first run writes them all) and the total.
 //
-//	SEGMENTE2E_MEMBERS=100000 go test -run '^$' -bench NightlyRun -benchtime 1x -timeout 60m ./infra/local/segmente2e/
+//	SEGMENTE2E_MEMBERS=100000 SEGMENTE2E_CONFIG='{"segments":6,"sample_size":5000}' \
+//	  go test -run '^$' -bench NightlyRun -benchtime 1x -timeout 60m ./infra/local/segmente2e/
 func BenchmarkNightlyRun(b *testing.B) {
 	n := 20_000
 	if v, err := strconv.Atoi(os.Getenv("SEGMENTE2E_MEMBERS")); err == nil && v > 0 {

@@ -48,10 +48,14 @@ var (
 // config: six scan segments of pages of 60 members, so a few thousand
 // members make many checkpoints per segment; a sample of 5 000 (each
 // segment's partial must fit its checkpoint) holds every buyer.
-const config = `{"segments":6,"page_size":60,"sample_size":5000}`
+// SEGMENTE2E_CONFIG replaces it (benchmarks with the default page size).
+var config = `{"segments":6,"page_size":60,"sample_size":5000}`
 
 func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	if c := os.Getenv("SEGMENTE2E_CONFIG"); c != "" {
+		config = c
+	}
 	var err error
 	root, err = local.ModuleRoot(".")
 	if err == nil {
@@ -252,7 +256,10 @@ func TestNightlyRunThroughTheLocalStack(t *testing.T) {
 		t.Fatalf("stored %d results, direct computation %d", len(got), len(want))
 	}
 	for _, w := range want {
+		// Stored without the run's cut points (the plan holds them; reading
+		// through the API puts them back, as checked below).
 		w = roundTrip(t, w)
+		w.Reasons.RecencyCuts, w.Reasons.FrequencyCuts, w.Reasons.MonetaryCuts = nil, nil, nil
 		if g, ok := got[w.MemberID]; !ok || !reflect.DeepEqual(g, w) {
 			t.Fatalf("member %s:\nstored %+v\ndirect %+v", w.MemberID, g, w)
 		}
@@ -280,9 +287,11 @@ func TestNightlyRunThroughTheLocalStack(t *testing.T) {
 		strings.Count(string(csvBody), "\n") != exp.Rows+1 {
 		t.Errorf("export: %d rows, %d lines fetched (%d), report counts %d champions", exp.Rows, strings.Count(string(csvBody), "\n"), link.StatusCode, champions)
 	}
-	var one segment.Result
-	if code := call(t, "GET", "/v1/members/"+want[0].MemberID+"/segment", "", &one); code != http.StatusOK || !reflect.DeepEqual(one, roundTrip(t, want[0])) {
-		t.Errorf("GET segment of %s: %d %+v", want[0].MemberID, code, one)
+	for _, w := range want[:20] {
+		var one segment.Result
+		if code := call(t, "GET", "/v1/members/"+w.MemberID+"/segment", "", &one); code != http.StatusOK || !reflect.DeepEqual(one, roundTrip(t, w)) {
+			t.Errorf("GET segment of %s: %d %+v", w.MemberID, code, one)
+		}
 	}
 }
 
