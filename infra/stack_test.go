@@ -647,6 +647,7 @@ func TestFunctionsRunBootstrapOnAL2023WithTheTopologysEnvironment(t *testing.T) 
 			t.Errorf("%s has a physical name", f.Name)
 		}
 		want := system.Environment(f.Name, "prod", func(string) string { return "" }, func(string) string { return "" })
+		maps.Copy(want, system.BucketEnvironment(f.Name, func(string) string { return "" }))
 		if f.UsesHMACKey {
 			want[env.HMACKeySecret] = ""
 		}
@@ -783,6 +784,18 @@ func checkGrants(t *testing.T, s *synthesized, system topology.System, function 
 			case "secretsmanager":
 				if typ != "AWS::SecretsManager::Secret" || !slices.Equal(actions, []string{"secretsmanager:GetSecretValue"}) {
 					t.Errorf("%s: %v on %s (%s)", function, actions, id, typ)
+				}
+			case "s3":
+				// Objects of the buckets the function writes, nothing more.
+				bucket := logicalID(dig(fnProps, "Environment", "Variables"))
+				for _, b := range f.WritesBuckets {
+					if v := logicalID(dig(fnProps, "Environment", "Variables", env.BucketVar(b))); v == id {
+						bucket = v
+					}
+				}
+				if typ != "AWS::S3::Bucket" || bucket != id ||
+					!slices.Equal(slices.Sorted(slices.Values(actions)), []string{"s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"}) {
+					t.Errorf("%s: %v on %s (%s), which the topology does not grant", function, actions, id, typ)
 				}
 			default:
 				t.Errorf("%s: %v on %v, which the topology does not grant", function, actions, r)

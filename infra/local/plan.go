@@ -20,6 +20,9 @@ type PlanView struct {
 	Queues    []PlannedQueue
 	Schedules []PlannedSchedule
 	Tables    []PlannedTable
+	// Buckets are the S3 buckets, by logical name (locally also their
+	// physical name).
+	Buckets []string
 }
 
 // PlannedRoute is one HTTP API route.
@@ -56,6 +59,8 @@ type PlannedFunction struct {
 	ReadWriteTables []string
 	// SendsTo are the queues the function may send to.
 	SendsTo []string
+	// WritesBuckets are the buckets whose objects it may put and read.
+	WritesBuckets []string
 	// Consumes are the queues whose event source mappings invoke it.
 	Consumes []string
 	// Routes are the keys of the routes it serves; Schedules the schedules
@@ -137,6 +142,9 @@ func Plan(sys topology.System) PlanView {
 		for k := range sys.Environment(f.Name, localStage, identity, identity) {
 			names = append(names, k)
 		}
+		for k := range sys.BucketEnvironment(f.Name, identity) {
+			names = append(names, k)
+		}
 		sort.Strings(names)
 		writes := sortedSet(f.WritesTables)
 		var readOnly []string
@@ -154,12 +162,18 @@ func Plan(sys topology.System) PlanView {
 			ReadOnlyTables:  readOnly,
 			ReadWriteTables: writes,
 			SendsTo:         sortedSet(sys.SendsTo(f.Name)),
+			WritesBuckets:   sortedSet(f.WritesBuckets),
 			Consumes:        sortedSet(sys.Consumes(f.Name)),
 			Routes:          sortedSet(routesOf[f.Name]),
 			Schedules:       sortedSet(schedulesOf[f.Name]),
 		})
 	}
 	sort.Slice(p.Functions, func(i, j int) bool { return p.Functions[i].Name < p.Functions[j].Name })
+
+	for _, b := range sys.Buckets {
+		p.Buckets = append(p.Buckets, b.Name)
+	}
+	sort.Strings(p.Buckets)
 
 	for _, q := range sys.Queues {
 		p.Queues = append(p.Queues, PlannedQueue{

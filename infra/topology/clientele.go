@@ -165,6 +165,8 @@ const (
 	// SegmentsByName is the segmentation table's sparse index of results by
 	// RFM segment (GET /v1/segments/{name}/members).
 	SegmentsByName = "by-segment"
+	// ExportsBucket holds segment exports (CSV) behind presigned links.
+	ExportsBucket = "exports"
 	// SegmentationConfig is the run's configuration (CLIENTELE_SEGMENTATION_CONFIG,
 	// read by functions/segmentation/worker): "{}" keeps the defaults of
 	// segment.DefaultConfig with 16 scan segments.
@@ -376,6 +378,8 @@ func Clientele() System {
 			// POST /v1/segmentation/runs starts (or resumes) today's run.
 			Publishes:   []string{SweepSegmentation},
 			UsesHMACKey: true,
+			// Segment exports: a CSV object and a presigned link to it.
+			WritesBuckets: []string{ExportsBucket},
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"GetItem"}},
 				{Table: SegmentationTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem"}},
@@ -450,6 +454,9 @@ func Clientele() System {
 		},
 		// The brand's wall clock: "nightly" is night where its members are.
 		TimeZone: "Asia/Shanghai",
+		// Exports are fetched through links valid for an hour; a week is
+		// plenty to retry a download, and nothing personal lingers longer.
+		Buckets: []Bucket{{Name: ExportsBucket, ExpireAfter: 7 * 24 * time.Hour}},
 		// Every route by default; intake routes have their own below.
 		Throttle: Throttle{RatePerSecond: 100, Burst: 200},
 		Schedules: []Schedule{{
@@ -542,6 +549,7 @@ func Clientele() System {
 			{Method: "POST", Path: "/v1/surveys/{id}/responses", Function: "surveys-api", Callers: []Caller{Member}},
 			// The invitation's link token is the credential: no JWT.
 			{Method: "POST", Path: "/v1/survey-responses", Function: "surveys-api", Public: true, Throttle: &surveyResponseThrottle},
+			{Method: "POST", Path: "/v1/segments/{name}/exports", Function: "segmentation-api", Callers: []Caller{Staff}},
 		},
 		Queues: []Queue{{
 			Name:           PointsEvents,

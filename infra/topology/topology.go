@@ -72,6 +72,19 @@ type Function struct {
 	// executions so it cannot starve the account's pool (and guarantees it
 	// that many).
 	ReservedConcurrency int
+	// WritesBuckets names buckets whose objects the function may put and
+	// read back (to hand out presigned links); it gets each one's name in
+	// CLIENTELE_BUCKET_<NAME> (System.BucketEnvironment).
+	WritesBuckets []string
+}
+
+// Bucket is one S3 bucket: encrypted at rest, refusing requests not made
+// over TLS, with no public access; its objects expire.
+type Bucket struct {
+	Name string
+	// ExpireAfter is how long an object is kept: whole days, at least one
+	// (an S3 lifecycle expiration).
+	ExpireAfter time.Duration
 }
 
 // TableAccess is what a function may do to one table.
@@ -219,6 +232,20 @@ type System struct {
 	TimeZone string
 	// Throttle is the HTTP API's default limit for every route.
 	Throttle Throttle
+	// Buckets are the S3 buckets functions write (exports).
+	Buckets []Bucket
+}
+
+// BucketEnvironment is the bucket variables of a function, given how the
+// interpreter names buckets (a token on AWS, the logical name locally).
+// Both interpreters add it to Environment.
+func (s System) BucketEnvironment(function string, bucketName func(string) string) map[string]string {
+	f, _ := s.Function(function)
+	out := map[string]string{}
+	for _, b := range f.WritesBuckets {
+		out[env.BucketVar(b)] = bucketName(b)
+	}
+	return out
 }
 
 // Location is the system's time zone (UTC when TimeZone is empty).
@@ -520,6 +547,23 @@ func (s System) Validate() error {
 	}
 	if _, err := s.Location(); err != nil {
 		bad("time zone %q: %v", s.TimeZone, err)
+	}
+	buckets := map[string]bool{}
+	for _, b := range s.Buckets {
+		if b.Name == "" || buckets[b.Name] {
+			bad("bucket %q declared twice or unnamed", b.Name)
+		}
+		buckets[b.Name] = true
+		if b.ExpireAfter < 24*time.Hour || b.ExpireAfter%(24*time.Hour) != 0 {
+			bad("bucket %s: objects must expire after whole days, at least one (%s)", b.Name, b.ExpireAfter)
+		}
+	}
+	for _, f := range s.Functions {
+		for _, b := range f.WritesBuckets {
+			if !buckets[b] {
+				bad("function %s: unknown bucket %s", f.Name, b)
+			}
+		}
 	}
 	for _, r := range s.Routes {
 		if r.Throttle != nil && (r.Throttle.RatePerSecond <= 0 || r.Throttle.Burst <= 0) {

@@ -64,6 +64,10 @@ const (
 	SurveyInvitations = "CLIENTELE_SURVEY_INVITATIONS"
 )
 
+// BucketVar is the variable that carries the physical name of a logical
+// bucket.
+func BucketVar(bucket string) string { return "CLIENTELE_BUCKET_" + upperSnake(bucket) }
+
 // TableVar is the variable that carries the physical name of a logical table.
 func TableVar(table string) string { return "CLIENTELE_TABLE_" + upperSnake(table) }
 
