@@ -867,7 +867,8 @@ func TestRolesGrantOnlyWhatTheTopologyGrants(t *testing.T) {
 					"Resource": assertions.Match_AnyValue(),
 				}),
 				assertions.Match_ObjectLike(&map[string]any{
-					"Action":   "sqs:SendMessage",
+					"Action": "sqs:SendMessage",
+					// Every queue subscribing to member.erased: points-events among them.
 					"Resource": assertions.Match_ArrayWith(&[]any{map[string]any{"Fn::GetAtt": []any{s.queueID(t, "members-api", topology.PointsEvents), "Arn"}}}),
 				}),
 			})},

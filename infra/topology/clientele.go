@@ -99,6 +99,35 @@ const PointsPolicy = `{}`
 
 func pointsEnv() map[string]string { return map[string]string{env.PointsPolicy: PointsPolicy} }
 
+// Segmentation (issue 8): the nightly run over every member, its results
+// and the events marketing tools consume.
+const (
+	// SegmentationTable holds each member's latest result, the sweep runs
+	// and checkpoints of kind "segmentation", each run's plan and summary,
+	// and its outbox (shared/dynamo/segmentation.go).
+	SegmentationTable = "segmentation"
+	// SegmentationSweep carries the run's segment messages (sweep.segmentation)
+	// and member.erased to the segmentation worker.
+	SegmentationSweep = "segmentation-sweep"
+	// MarketingEvents carries member.segment_changed to the brand's
+	// marketing tools. No Clientele function consumes it.
+	MarketingEvents = "marketing-events"
+	// SweepSegmentation is the event type of segmentation's segment
+	// messages: whoever starts or continues a run publishes it.
+	SweepSegmentation = "sweep.segmentation"
+	// SegmentsByName is the segmentation table's sparse index of results by
+	// RFM segment (GET /v1/segments/{name}/members).
+	SegmentsByName = "by-segment"
+	// SegmentationConfig is the run's configuration (CLIENTELE_SEGMENTATION_CONFIG,
+	// read by functions/segmentation/worker): "{}" keeps the defaults of
+	// segment.DefaultConfig with 16 scan segments.
+	SegmentationConfig = `{}`
+)
+
+func segmentationEnv() map[string]string {
+	return map[string]string{env.SegmentationConfig: SegmentationConfig}
+}
+
 // Intake limits: tills post purchases and returns in bursts at closing
 // time; signups come from the brand's app backend. Each route has its own
 // bucket, apart from the reads members make.
@@ -129,6 +158,13 @@ func Clientele() System {
 			PartitionKey: Key{Name: "pk", Type: String},
 			SortKey:      &Key{Name: "sk", Type: String},
 			TTLAttribute: "expires_at",
+		}, {
+			Name:         SegmentationTable,
+			PartitionKey: Key{Name: "pk", Type: String},
+			SortKey:      &Key{Name: "sk", Type: String},
+			// Only result items carry seg_pk: the index holds nothing else.
+			Indexes:      []Index{{Name: SegmentsByName, PartitionKey: Key{Name: "seg_pk", Type: String}, SortKey: &Key{Name: "seg_sk", Type: String}}},
+			TTLAttribute: "expires_at",
 		}},
 		Functions: []Function{{
 			Name:         "members-api",
@@ -137,8 +173,9 @@ func Clientele() System {
 			MemoryMB:     256,
 			Timeout:      10 * time.Second,
 			Architecture: ARM64,
-			// The export includes the member's points account and ledger.
-			ReadsTables:  []string{PointsTable, FeedbackTable},
+			// The export includes the member's points account and ledger,
+			// their segmentation result and their feedback cases.
+			ReadsTables:  []string{PointsTable, SegmentationTable, FeedbackTable},
 			WritesTables: []string{MembersTable},
 			Publishes:    []string{MemberRegistered, MemberErased},
 			// The export values points with the brand's policy.
@@ -147,6 +184,7 @@ func Clientele() System {
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
 				{Table: PointsTable, Actions: []string{"GetItem", "Query"}},
+				{Table: SegmentationTable, Actions: []string{"GetItem"}},
 				// The export lists the member's feedback cases.
 				{Table: FeedbackTable, Actions: []string{"GetItem", "Query"}},
 			},
@@ -157,13 +195,14 @@ func Clientele() System {
 			MemoryMB:     128,
 			Timeout:      60 * time.Second,
 			Architecture: ARM64,
-			WritesTables: []string{MembersTable, PointsTable, FeedbackTable},
-			Publishes: append([]string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring},
+			WritesTables: []string{MembersTable, PointsTable, SegmentationTable, FeedbackTable},
+			Publishes: append([]string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring, MemberSegmentChanged},
 				feedbackTypes...),
 			// Reads and clears the outboxes, and nothing else of either table.
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 				{Table: PointsTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
+				{Table: SegmentationTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 				{Table: FeedbackTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 			},
 			// One relay at a time is enough and keeps it from racing itself.
@@ -257,6 +296,44 @@ func Clientele() System {
 			Access: []TableAccess{
 				{Table: FeedbackTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"}},
 			},
+		}, {
+			Name:         "segmentation-worker",
+			Entry:        "functions/segmentation/worker",
+			Description:  "Nightly segmentation: starts the day's run, scores scan segments, merges and fits, removes erased members' results",
+			MemoryMB:     1024,
+			Timeout:      15 * time.Minute,
+			Architecture: ARM64,
+			Env:          segmentationEnv(),
+			// Members (profile and profiling consent) are scanned, their
+			// points statistics fetched by key.
+			ReadsTables:  []string{MembersTable, PointsTable},
+			WritesTables: []string{SegmentationTable},
+			Publishes:    []string{SweepSegmentation, MemberSegmentChanged},
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"Scan"}},
+				{Table: PointsTable, Actions: []string{"BatchGetItem"}},
+				{Table: SegmentationTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}},
+			},
+			CompletesEvery: 24 * time.Hour,
+		}, {
+			Name:         "segmentation-api",
+			Entry:        "functions/segmentation/api",
+			Description:  "Segmentation results for staff: a member's segment, segment summaries and members, runs, exports",
+			MemoryMB:     512,
+			Timeout:      29 * time.Second,
+			Architecture: ARM64,
+			Env:          segmentationEnv(),
+			// A member who refused profiling or was erased is not shown,
+			// even before the next run removes their result.
+			ReadsTables:  []string{MembersTable},
+			WritesTables: []string{SegmentationTable},
+			// POST /v1/segmentation/runs starts (or resumes) today's run.
+			Publishes:   []string{SweepSegmentation},
+			UsesHMACKey: true,
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"GetItem"}},
+				{Table: SegmentationTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem"}},
+			},
 		}},
 		// One OAuth client each in the default Cognito user pool: the point
 		// of sale records purchases and returns but cannot sign members up.
@@ -303,6 +380,17 @@ func Clientele() System {
 			Payload:     `{"job":"sla-sweep"}`,
 			Retries:     0,
 			MaxEventAge: 5 * time.Minute,
+		}, {
+			// Starts the day's segmentation at 02:30 local time (after
+			// points-nightly); the later hours start nothing (one run per
+			// day) but mark a run past its deadline failed with its missing
+			// segments, for staff to resume.
+			Name:        "segmentation-nightly",
+			Cron:        "30 2-8 * * *",
+			Function:    "segmentation-worker",
+			Payload:     `{"job":"nightly"}`,
+			Retries:     2,
+			MaxEventAge: time.Hour,
 		}},
 		Routes: []Route{
 			{Method: "POST", Path: "/v1/members", Function: "members-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopeMembersWrite, Throttle: &signupThrottle},
@@ -331,6 +419,11 @@ func Clientele() System {
 			{Method: "POST", Path: "/v1/feedback/rules/dry-run", Function: "feedback-api", Callers: []Caller{Staff}},
 			{Method: "GET", Path: "/v1/feedback/clusters", Function: "feedback-api", Callers: []Caller{Staff}},
 			{Method: "GET", Path: "/v1/feedback/reports/{week}", Function: "feedback-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/members/{id}/segment", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/segments", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/segments/{name}/members", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/segmentation/runs/{id}", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/segmentation/runs", Function: "segmentation-api", Callers: []Caller{Staff}},
 		},
 		Queues: []Queue{{
 			Name:           PointsEvents,
@@ -363,6 +456,33 @@ func Clientele() System {
 			// is conditional, so concurrency cannot open one twice.
 			MaxConcurrency:     10,
 			OldestMessageAlarm: 15 * time.Minute,
+			MaxReceiveCount:    5,
+			Retention:          4 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
+		}, {
+			Name:       SegmentationSweep,
+			Subscribes: []string{SweepSegmentation, MemberErased},
+			Consumer:   "segmentation-worker",
+			// One segment per invocation: a segment can take minutes.
+			BatchSize: 1,
+			// The run's fan-out runs this many segments at once (DynamoDB
+			// on-demand absorbs it; the APIs keep the rest of the account's
+			// concurrency).
+			MaxConcurrency: 64,
+			// A run takes well under an hour; a segment message waiting two
+			// hours means the workers are failing or throttled.
+			OldestMessageAlarm: 2 * time.Hour,
+			// Continuations are new messages, so receives count only failures.
+			MaxReceiveCount: 5,
+			Retention:       2 * 24 * time.Hour,
+			DLQRetention:    14 * 24 * time.Hour,
+		}, {
+			Name:       MarketingEvents,
+			Subscribes: []string{MemberSegmentChanged},
+			BatchSize:  10,
+			// No Clientele consumer: the brand's marketing integration must
+			// drain it; alarm well before messages expire.
+			OldestMessageAlarm: 24 * time.Hour,
 			MaxReceiveCount:    5,
 			Retention:          4 * 24 * time.Hour,
 			DLQRetention:       14 * 24 * time.Hour,

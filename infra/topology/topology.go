@@ -347,6 +347,9 @@ func (s System) Environment(function, stage string, tableName, queueURL func(str
 		env.Stage:       stage,
 		env.EventRoutes: env.FormatEventRoutes(s.EventRoutes(function)),
 	}
+	if s.TimeZone != "" {
+		out[env.TimeZone] = s.TimeZone
+	}
 	if s.ServesRoutes(function) {
 		// How the functions read callers from tokens; the CDK stack points
 		// the member claim at custom:member_id with its Cognito user pool.

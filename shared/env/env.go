@@ -49,6 +49,14 @@ const (
 	GroupsClaim = "CLIENTELE_GROUPS_CLAIM"
 )
 
+// Segmentation's variables.
+const (
+	// SegmentationConfig is the segmentation run's configuration as JSON
+	// (functions/segmentation/worker): the segment.Config fields plus the
+	// fan-out; unset fields take the defaults.
+	SegmentationConfig = "CLIENTELE_SEGMENTATION_CONFIG"
+)
+
 // TableVar is the variable that carries the physical name of a logical table.
 func TableVar(table string) string { return "CLIENTELE_TABLE_" + upperSnake(table) }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"clientele/shared/env"
 )
@@ -172,4 +173,20 @@ func ExampleFormatEventRoutes() {
 	// member.erased=feedback-events,points-events;member.registered=points-events
 	// [feedback-events points-events] <nil>
 	// CLIENTELE_QUEUE_URL_POINTS_EVENTS
+}
+
+func TestLocation(t *testing.T) {
+	t.Setenv(env.TimeZone, "Asia/Shanghai")
+	loc, err := env.Location()
+	if err != nil || loc.String() != "Asia/Shanghai" {
+		t.Fatalf("Location() = %v, %v", loc, err)
+	}
+	t.Setenv(env.TimeZone, "Mars/Olympus")
+	if _, err := env.Location(); err == nil || !strings.Contains(err.Error(), env.TimeZone) {
+		t.Errorf("an unknown zone: %v", err)
+	}
+	t.Setenv(env.TimeZone, "")
+	if loc, err := env.Location(); err != nil || loc != time.UTC {
+		t.Errorf("unset: %v, %v", loc, err)
+	}
 }

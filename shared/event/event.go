@@ -155,3 +155,35 @@ type CaseResolved struct {
 	Resolution string    `json:"resolution"`
 	ResolvedAt time.Time `json:"resolved_at"`
 }
+
+// SegmentLabels are the labels of a member's segmentation result whose
+// change publishes "member.segment_changed", with the scores behind them.
+type SegmentLabels struct {
+	// RFMSegment is "" for a member without a purchase.
+	RFMSegment     string `json:"rfm_segment"`
+	ValueTier      string `json:"value_tier"`
+	LifecycleStage string `json:"lifecycle_stage"`
+	RScore         int8   `json:"r_score"`
+	FScore         int8   `json:"f_score"`
+	MScore         int8   `json:"m_score"`
+}
+
+// SegmentChanged is the data of "member.segment_changed": a segmentation
+// run changed a member's segment, value tier or lifecycle stage. New is
+// null when the member's result was removed because they withdrew the
+// profiling consent (marketing tools must then forget Old). It carries no
+// personal data.
+type SegmentChanged struct {
+	MemberID string `json:"member_id"`
+	// RunID is the run that made the change ("segmentation-2026-11-30").
+	RunID string         `json:"run_id"`
+	Old   SegmentLabels  `json:"old"`
+	New   *SegmentLabels `json:"new"`
+	// Changed lists the labels that differ: rfm_segment, value_tier,
+	// lifecycle_stage (all three when New is null).
+	Changed []string `json:"changed"`
+	// Reason says why, in the run's terms ("lifecycle_stage: recency_days
+	// > at_risk_after_days (181 > 180)").
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}

@@ -2,6 +2,7 @@ package points
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -120,7 +121,8 @@ func cloneAccount(a *Account) *Account {
 	}
 	c.TierHistory = slices.Clone(a.TierHistory)
 	c.Qualifying = cloneMap(a.Qualifying)
-	c.Stats.Orders, c.Stats.Spend = cloneMap(a.Stats.Orders), cloneMap(a.Stats.Spend)
+	c.Stats.Orders, c.Stats.Spend, c.Stats.Returned = cloneMap(a.Stats.Orders), cloneMap(a.Stats.Spend), cloneMap(a.Stats.Returned)
+	c.Stats.Days = maps.Clone(a.Stats.Days)
 	return &c
 }
 

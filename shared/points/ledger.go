@@ -85,19 +85,6 @@ type TierChange struct {
 	Reason string    `json:"reason"`
 }
 
-// Stats are the purchase statistics segmentation reads, kept exactly once
-// per order.
-type Stats struct {
-	LastPurchaseAt time.Time `json:"last_purchase_at,omitzero"`
-	FirstOrderAt   time.Time `json:"first_order_at,omitzero"`
-	// Orders and Spend (minor units) per month "2026-11"; 25 months kept.
-	Orders   map[string]int64 `json:"orders,omitempty"`
-	Spend    map[string]int64 `json:"spend,omitempty"`
-	Currency string           `json:"currency,omitempty"`
-	// TotalOrders counts every order ever.
-	TotalOrders int64 `json:"total_orders"`
-}
-
 // Account is a member's points: the balance cache, the open lots and the
 // tier. Every change goes through its methods, which keep the invariants
 // (Check).
@@ -129,7 +116,7 @@ type Account struct {
 // NewAccount opens an account in the base tier.
 func NewAccount(memberID string, p Policy, now time.Time) *Account {
 	return &Account{MemberID: memberID, Tier: p.Tiers[0].Name, TierSince: now.UTC(), CreatedAt: now.UTC(),
-		Qualifying: map[string]int64{}, Stats: Stats{Orders: map[string]int64{}, Spend: map[string]int64{}}}
+		Qualifying: map[string]int64{}, Stats: Stats{V: StatsVersion, Orders: map[string]int64{}, Spend: map[string]int64{}}}
 }
 
 // Check verifies the invariants: available == Σ available lots, pending ==

@@ -357,20 +357,23 @@ func (a *Account) Earn(in Purchase, entryID string, p Policy, now time.Time) (*E
 	a.Stats.Orders[m]++
 	a.Stats.Spend[m] = monthSpend
 	a.Stats.TotalOrders++
-	// The latest purchase's currency (the greater code between purchases
-	// made at the same instant), whatever order purchases arrive in.
-	if a.Stats.Currency == "" || in.At.After(a.Stats.LastPurchaseAt) ||
-		in.At.Equal(a.Stats.LastPurchaseAt) && in.Currency > a.Stats.Currency {
+	// The latest order's currency (the greater code between orders made at
+	// the same instant), whatever order they arrive in.
+	if a.Stats.Currency == "" || in.At.After(a.Stats.LastOrderAt) ||
+		in.At.Equal(a.Stats.LastOrderAt) && in.Currency > a.Stats.Currency {
 		a.Stats.Currency = in.Currency
 	}
-	if in.At.After(a.Stats.LastPurchaseAt) {
-		a.Stats.LastPurchaseAt = in.At.UTC()
+	if in.At.After(a.Stats.LastOrderAt) {
+		a.Stats.LastOrderAt = in.At.UTC()
 	}
 	if a.Stats.FirstOrderAt.IsZero() || in.At.Before(a.Stats.FirstOrderAt) {
 		a.Stats.FirstOrderAt = in.At.UTC()
 	}
-	prune(a.Stats.Orders, now, 25)
-	prune(a.Stats.Spend, now, 25)
+	a.Stats.recordPurchase(in.At, spend, p, now)
+	prune(a.Stats.Orders, now, StatsMonths)
+	prune(a.Stats.Spend, now, StatsMonths)
+	prune(a.Stats.Returned, now, StatsMonths)
+	a.Stats.settle()
 	if total == 0 {
 		return nil, o, nil
 	}
@@ -445,9 +448,25 @@ func (a *Account) ReverseReturn(in Return, o *Order, entryID string, p Policy, n
 	if !ok || debt > MaxPoints {
 		return nil, tooLarge("lines")
 	}
+	// What the returned units cost, the same way: a full return gives back
+	// exactly the line's amount.
+	var refund int64
+	counted := false // whether a unit of the order was still kept before
+	for i, l := range lines {
+		before := o.Lines[i].ReturnedQty
+		counted = counted || before < l.Quantity
+		was, ok1 := mulDiv(l.Amount, before, l.Quantity)
+		is, ok2 := mulDiv(l.Amount, l.ReturnedQty, l.Quantity)
+		if !ok1 || !ok2 || is < was {
+			return nil, fault.New(fault.Internal, "order %s line %s: refund out of range", o.ID, l.LineID)
+		}
+		refund += is - was // Σ ≤ Σ amounts ≤ MaxLines × MaxLineAmount
+	}
+	fully := counted && !slices.ContainsFunc(lines, func(l OrderLine) bool { return l.ReturnedQty < l.Quantity })
 	o.Lines = lines
 	o.Returns = append(o.Returns, in.ReturnID)
 	o.Version++
+	a.Stats.recordReturn(o.At, refund, fully, p, now)
 	// Qualifying points follow the reversal (in the order's month).
 	if total > 0 && a.Qualifying != nil {
 		m := month(o.At)

@@ -81,6 +81,10 @@ type Policy struct {
 	BirthdayBonus     int64          `json:"birthday_bonus"`
 	// MaxBonus bounds bonuses other domains may request in one message.
 	MaxBonus int64 `json:"max_bonus"`
+	// Zone is the brand's time zone (the topology's, CLIENTELE_TIME_ZONE):
+	// it decides the calendar day of a purchase in the statistics. Nil is
+	// UTC. Not part of the policy's JSON.
+	Zone *time.Location `json:"-"`
 }
 
 // DefaultPolicy is a typical programme: 1 point per unit, points expire at

@@ -84,7 +84,8 @@ func (p *Partial) MarshalBinary() ([]byte, error) {
 
 var errPartialFormat = errors.New("segment: malformed partial")
 
-// UnmarshalBinary restores a partial written by MarshalBinary.
+// UnmarshalBinary restores a partial written by MarshalBinary into a
+// partial made by NewPartial, keeping its monetary basis (not serialised).
 func (p *Partial) UnmarshalBinary(b []byte) error {
 	if len(b) < 29 || b[0] != 1 {
 		return errPartialFormat
@@ -114,6 +115,7 @@ func (p *Partial) UnmarshalBinary(b []byte) error {
 	if len(rest) != 0 {
 		return errPartialFormat
 	}
+	out.basis = p.basis // the receiver's configuration (NewPartial) stays
 	*p = out
 	return nil
 }

@@ -51,6 +51,9 @@ type Handler struct {
 	Service string
 	// Feedback is read for exports; nil leaves the feedback section out.
 	Feedback FeedbackCases
+
+	// Segmentation is read for exports; nil leaves the segmentation section out.
+	Segmentation SegmentationReader
 }
 
 // Router maps the members routes to their handlers. Each route states the
@@ -324,6 +327,15 @@ func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response
 			return apigw.Response{}, err
 		} else if fx != nil {
 			domains["feedback"] = fx
+		}
+	}
+	if h.Segmentation != nil {
+		sx, err := h.segmentationExport(ctx, id)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		if sx != nil {
+			domains["segmentation"] = sx
 		}
 	}
 	h.Log.InfoContext(ctx, "member exported", "member_id", id)

@@ -64,6 +64,10 @@ func newHandler(ctx context.Context) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	segmentationTable, err := env.Lookup(env.TableVar("segmentation"))
+	if err != nil {
+		return nil, err
+	}
 	var idem idempotency.Store = &dynamo.IdempotencyStore{Client: db, Table: table}
 	return &Handler{
 		Points:      &dynamo.PointsStore{Client: db, Table: pointsTable, Policy: policy},
@@ -74,5 +78,7 @@ func newHandler(ctx context.Context) (*Handler, error) {
 		Publisher:   &queue.Publisher{SQS: sqsClient, Routes: routes},
 		Rules:       member.Rules{DefaultRegion: env.Or(env.DefaultPhoneRegion, "CN")},
 		Service:     service,
+
+		Segmentation: &dynamo.SegmentationStore{Client: db, Table: segmentationTable},
 	}, nil
 }

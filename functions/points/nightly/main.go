@@ -42,6 +42,9 @@ func newNightly() (*Nightly, error) {
 	if err != nil {
 		return nil, err
 	}
+	if policy.Zone, err = env.Location(); err != nil {
+		return nil, err
+	}
 	routes, err := queue.RoutesFromEnv()
 	if err != nil {
 		return nil, err

@@ -37,6 +37,9 @@ func newHandler() (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if policy.Zone, err = env.Location(); err != nil {
+		return nil, err
+	}
 	routes, err := queue.RoutesFromEnv()
 	if err != nil {
 		return nil, err

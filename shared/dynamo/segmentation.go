@@ -1,0 +1,462 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"clientele/shared/event"
+	"clientele/shared/fault"
+	"clientele/shared/segment"
+	"clientele/shared/sweep"
+)
+
+// Item layout of the segmentation table:
+//
+//	RESULT#<member>           RESULT          a member's latest result; seg_pk = SEG#<segment>, seg_sk = member id
+//	                                          (the by-segment index holds these items only)
+//	SEGRUN#<day>              PLAN            the run's plan: configuration, cut points, fitted models
+//	SEGREPORT                 <day>           a finished run's report (merged tallies and models)
+//	SWEEP#segmentation        RUN#<day>       the sweep run (SweepStore)
+//	SWEEP#segmentation#<day>  P<phase>#S<n>   segment checkpoints; their final state is the
+//	                                          segment's partial (phase 1) or tally (phase 2)
+//	OUTBOX                    <event id>      member.segment_changed events not yet published
+//
+// A member's result is one item of about 1 KB: reading and writing it costs
+// one unit each.
+
+type resultRecord struct {
+	PK       string `dynamodbav:"pk"`
+	SK       string `dynamodbav:"sk"`
+	MemberID string `dynamodbav:"member_id"`
+	RunID    string `dynamodbav:"run_id"`
+	Segment  string `dynamodbav:"rfm_segment"`
+	Tier     string `dynamodbav:"value_tier"`
+	Stage    string `dynamodbav:"lifecycle_stage"`
+	SegPK    string `dynamodbav:"seg_pk"`
+	SegSK    string `dynamodbav:"seg_sk"`
+	Result   string `dynamodbav:"result"`
+	// Prev is the result this one replaced, without its reasons (JSON;
+	// absent for a member's first result): a page redone after its
+	// writes committed tallies and decides against it, not against its
+	// own write.
+	Prev      string `dynamodbav:"prev,omitempty"`
+	UpdatedAt string `dynamodbav:"updated_at"`
+}
+
+type planRecord struct {
+	PK   string `dynamodbav:"pk"`
+	SK   string `dynamodbav:"sk"`
+	Plan string `dynamodbav:"plan"`
+}
+
+type reportRecord struct {
+	PK     string `dynamodbav:"pk"`
+	SK     string `dynamodbav:"sk"`
+	Report string `dynamodbav:"report"`
+}
+
+const (
+	resultSK   = "RESULT"
+	reportPK   = "SEGREPORT"
+	segmentIdx = "by-segment"
+)
+
+func resultPK(member string) string { return "RESULT#" + member }
+
+// SegmentKey is the by-segment index's partition of a segment: "SEG#none"
+// holds the members without a purchase (no RFM segment).
+func SegmentKey(s segment.Segment) string {
+	if s == "" {
+		return "SEG#" + segment.NoSegmentKey
+	}
+	return "SEG#" + string(s)
+}
+
+func planPK(day string) string { return "SEGRUN#" + day }
+
+// SegmentationStore keeps segmentation results, plans and reports.
+type SegmentationStore struct {
+	Client *dynamodb.Client
+	Table  string
+}
+
+// StoredResult is a member's stored result and the one it replaced
+// (Previous, without reasons; nil for a member's first result).
+type StoredResult struct {
+	segment.Result
+	Previous *segment.Result
+}
+
+// Write is a result to store and the stored one it replaces (nil: none).
+type Write struct {
+	Fresh    *segment.Result
+	Replaces *segment.Result
+}
+
+func toResultRecord(w Write, at time.Time) (resultRecord, error) {
+	r := w.Fresh
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return resultRecord{}, fault.Wrap(fault.Internal, err, "marshal result")
+	}
+	rec := resultRecord{PK: resultPK(r.MemberID), SK: resultSK, MemberID: r.MemberID, RunID: r.RunID, Segment: string(r.RFMSegment),
+		Tier: string(r.ValueTier), Stage: string(r.LifecycleStage), SegPK: SegmentKey(r.RFMSegment), SegSK: r.MemberID,
+		Result: string(raw), UpdatedAt: fmtTime(at)}
+	if w.Replaces != nil {
+		prev := *w.Replaces
+		prev.Reasons = segment.Reasons{PurchaseModel: prev.Reasons.PurchaseModel, SpendModel: prev.Reasons.SpendModel}
+		raw, err := json.Marshal(prev)
+		if err != nil {
+			return resultRecord{}, fault.Wrap(fault.Internal, err, "marshal result")
+		}
+		rec.Prev = string(raw)
+	}
+	return rec, nil
+}
+
+func decodeStored(item map[string]types.AttributeValue) (StoredResult, error) {
+	var rec resultRecord
+	if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
+		return StoredResult{}, fault.Wrap(fault.Internal, err, "unmarshal result")
+	}
+	var r StoredResult
+	if err := json.Unmarshal([]byte(rec.Result), &r.Result); err != nil {
+		return StoredResult{}, fault.Wrap(fault.Internal, err, "decode result of %s", rec.MemberID)
+	}
+	if rec.Prev != "" {
+		r.Previous = &segment.Result{}
+		if err := json.Unmarshal([]byte(rec.Prev), r.Previous); err != nil {
+			return StoredResult{}, fault.Wrap(fault.Internal, err, "decode previous result of %s", rec.MemberID)
+		}
+	}
+	return r, nil
+}
+
+func decodeResult(item map[string]types.AttributeValue) (segment.Result, error) {
+	r, err := decodeStored(item)
+	return r.Result, err
+}
+
+// Result reads a member's result (fault.NotFound when there is none).
+func (s *SegmentationStore) Result(ctx context.Context, memberID string) (segment.Result, error) {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: key(resultPK(memberID), resultSK)})
+	if err != nil {
+		return segment.Result{}, translate(err, "get result")
+	}
+	if out.Item == nil {
+		return segment.Result{}, fault.New(fault.NotFound, "member %s has no segmentation result", memberID)
+	}
+	return decodeResult(out.Item)
+}
+
+// Results reads the stored results of members (strongly consistent, 100
+// keys per BatchGetItem); members without one are absent from the map.
+func (s *SegmentationStore) Results(ctx context.Context, ids []string) (map[string]StoredResult, error) {
+	out := make(map[string]StoredResult, len(ids))
+	err := batchGet(ctx, s.Client, s.Table, ids, func(id string) map[string]types.AttributeValue { return key(resultPK(id), resultSK) },
+		"", nil, "read results", func(item map[string]types.AttributeValue) error {
+			r, err := decodeStored(item)
+			if err != nil {
+				return err
+			}
+			out[r.MemberID] = r
+			return nil
+		})
+	return out, err
+}
+
+// batchGet reads the items of ids by key, 100 per BatchGetItem, retrying
+// unprocessed keys, and visits each item found.
+func batchGet(ctx context.Context, c *dynamodb.Client, table string, ids []string, keyOf func(string) map[string]types.AttributeValue,
+	projection string, names map[string]string, what string, visit func(map[string]types.AttributeValue) error) error {
+	for start := 0; start < len(ids); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		seen := map[string]bool{}
+		for _, id := range ids[start:min(start+100, len(ids))] {
+			if !seen[id] {
+				seen[id] = true
+				keys = append(keys, keyOf(id))
+			}
+		}
+		ka := types.KeysAndAttributes{Keys: keys, ConsistentRead: aws.Bool(true)}
+		if projection != "" {
+			ka.ProjectionExpression = aws.String(projection)
+			ka.ExpressionAttributeNames = names
+		}
+		req := map[string]types.KeysAndAttributes{table: ka}
+		for attempt := 0; len(req) > 0; attempt++ {
+			out, err := c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return translate(err, what)
+			}
+			for _, item := range out.Responses[table] {
+				if err := visit(item); err != nil {
+					return err
+				}
+			}
+			req = out.UnprocessedKeys
+			if len(req) > 0 {
+				if attempt >= maxRaceRetries {
+					return fault.New(fault.Unavailable, "%s: keys left unprocessed after %d attempts", what, attempt+1)
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return translate(err, what)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// PutResults writes results whose labels did not change (no event), 25
+// per BatchWriteItem, retrying unprocessed items. Rewriting a result with
+// the same content is harmless, so a redone page may write them again.
+func (s *SegmentationStore) PutResults(ctx context.Context, ws []Write, at time.Time) error {
+	reqs := make([]types.WriteRequest, 0, len(ws))
+	for _, w := range ws {
+		rec, err := toResultRecord(w, at)
+		if err != nil {
+			return err
+		}
+		item, err := attributevalue.MarshalMap(rec)
+		if err != nil {
+			return fault.Wrap(fault.Internal, err, "marshal result")
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	return s.batchWrite(ctx, reqs, "write results")
+}
+
+func (s *SegmentationStore) batchWrite(ctx context.Context, reqs []types.WriteRequest, what string) error {
+	for start := 0; start < len(reqs); start += 25 {
+		req := map[string][]types.WriteRequest{s.Table: reqs[start:min(start+25, len(reqs))]}
+		for attempt := 0; len(req) > 0; attempt++ {
+			out, err := s.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
+			if err != nil {
+				return translate(err, what)
+			}
+			req = out.UnprocessedItems
+			if len(req) > 0 {
+				if attempt >= maxRaceRetries {
+					return fault.New(fault.Unavailable, "%s: items left unprocessed after %d attempts", what, attempt+1)
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return translate(err, what)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// ChangeResult replaces stored by fresh (or deletes it when fresh is nil)
+// and puts ev in the outbox, in one transaction conditional on the item
+// still holding stored's run and labels. It reports false, changing
+// nothing, when the item changed meanwhile (another delivery of the same
+// segment made this very change, or the member's result was erased): so
+// each change publishes its event once, however often a page is redone.
+func (s *SegmentationStore) ChangeResult(ctx context.Context, stored *segment.Result, fresh *segment.Result, ev event.Envelope, at time.Time) (bool, error) {
+	cond := "run_id = :run AND rfm_segment = :seg AND value_tier = :tier AND lifecycle_stage = :stage"
+	vals := map[string]types.AttributeValue{
+		":run": str(stored.RunID), ":seg": str(string(stored.RFMSegment)), ":tier": str(string(stored.ValueTier)),
+		":stage": str(string(stored.LifecycleStage)),
+	}
+	var write types.TransactWriteItem
+	if fresh == nil {
+		write = types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.Table), Key: key(resultPK(stored.MemberID), resultSK),
+			ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals}}
+	} else {
+		rec, err := toResultRecord(Write{Fresh: fresh, Replaces: stored}, at)
+		if err != nil {
+			return false, err
+		}
+		item, err := attributevalue.MarshalMap(rec)
+		if err != nil {
+			return false, fault.Wrap(fault.Internal, err, "marshal result")
+		}
+		write = types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.Table), Item: item,
+			ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals}}
+	}
+	outbox, err := outboxItem(s.Table, ev)
+	if err != nil {
+		return false, err
+	}
+	for attempt := 0; ; attempt++ {
+		_, err = s.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{write, outbox}})
+		if err == nil {
+			return true, nil
+		}
+		reasons := cancellation(err)
+		if len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
+			return false, nil
+		}
+		if !isTransactionConflict(reasons) || attempt >= maxRaceRetries {
+			return false, translate(err, "change result")
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return false, translate(err, "change result")
+		}
+	}
+}
+
+// DeleteResult removes a member's result (erasure); no result is not an
+// error.
+func (s *SegmentationStore) DeleteResult(ctx context.Context, memberID string) error {
+	_, err := s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: key(resultPK(memberID), resultSK)})
+	return translate(err, "delete result")
+}
+
+// SegmentMembers lists the results of a segment ("" for members without a
+// purchase) in member id order, from the member after which the previous
+// page stopped ("" first), at most limit; next is the last member id of a
+// full page, "" at the end. The index is eventually consistent: a result
+// written a moment ago may be missing or listed under its old segment.
+func (s *SegmentationStore) SegmentMembers(ctx context.Context, seg segment.Segment, after string, limit int32) ([]segment.Result, string, error) {
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.Table), IndexName: aws.String(segmentIdx),
+		KeyConditionExpression:    aws.String("seg_pk = :seg"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":seg": str(SegmentKey(seg))},
+		Limit:                     aws.Int32(limit),
+	}
+	if after != "" {
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
+			"seg_pk": str(SegmentKey(seg)), "seg_sk": str(after), PartitionKey: str(resultPK(after)), SortKey: str(resultSK),
+		}
+	}
+	var out []segment.Result
+	next := ""
+	for {
+		page, err := s.Client.Query(ctx, in)
+		if err != nil {
+			return nil, "", translate(err, "list segment members")
+		}
+		for _, item := range page.Items {
+			r, err := decodeResult(item)
+			if err != nil {
+				return nil, "", err
+			}
+			out = append(out, r)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, "", nil
+		}
+		if int32(len(out)) >= limit {
+			next = out[len(out)-1].MemberID
+			return out, next, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+		in.Limit = aws.Int32(limit - int32(len(out)))
+	}
+}
+
+// SavePlan stores a run's plan unless one is stored, and returns the
+// stored one: a phase hook run twice keeps the first plan, so every member
+// of a run is scored against the same cut points.
+func (s *SegmentationStore) SavePlan(ctx context.Context, day string, p *segment.Plan) (*segment.Plan, error) {
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "marshal plan")
+	}
+	item, err := attributevalue.MarshalMap(planRecord{PK: planPK(day), SK: "PLAN", Plan: string(raw)})
+	if err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "marshal plan")
+	}
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if err == nil {
+		return p, nil
+	}
+	if !isConditionFailed(err) {
+		return nil, translate(err, "save plan")
+	}
+	return s.Plan(ctx, day)
+}
+
+// Plan reads a run's plan (fault.NotFound before phase 1 ended).
+func (s *SegmentationStore) Plan(ctx context.Context, day string) (*segment.Plan, error) {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: key(planPK(day), "PLAN"), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, translate(err, "get plan")
+	}
+	if out.Item == nil {
+		return nil, fault.New(fault.NotFound, "run of %s has no plan yet", day)
+	}
+	var rec planRecord
+	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "unmarshal plan")
+	}
+	var p segment.Plan
+	if err := json.Unmarshal([]byte(rec.Plan), &p); err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "decode plan")
+	}
+	return &p, nil
+}
+
+// SaveReport stores a finished run's report (a second save of the same
+// run overwrites it with the same content).
+func (s *SegmentationStore) SaveReport(ctx context.Context, r segment.Report) error {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fault.Wrap(fault.Internal, err, "marshal report")
+	}
+	item, err := attributevalue.MarshalMap(reportRecord{PK: reportPK, SK: r.Day, Report: string(raw)})
+	if err != nil {
+		return fault.Wrap(fault.Internal, err, "marshal report")
+	}
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item})
+	return translate(err, "save report")
+}
+
+// LatestReport reads the report of the newest finished run
+// (fault.NotFound when no run finished yet).
+func (s *SegmentationStore) LatestReport(ctx context.Context) (segment.Report, error) {
+	out, err := s.Client.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.Table), KeyConditionExpression: aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(reportPK)},
+		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(1),
+	})
+	if err != nil {
+		return segment.Report{}, translate(err, "latest report")
+	}
+	if len(out.Items) == 0 {
+		return segment.Report{}, fault.New(fault.NotFound, "no segmentation run has finished yet")
+	}
+	var rec reportRecord
+	if err := attributevalue.UnmarshalMap(out.Items[0], &rec); err != nil {
+		return segment.Report{}, fault.Wrap(fault.Internal, err, "unmarshal report")
+	}
+	var r segment.Report
+	if err := json.Unmarshal([]byte(rec.Report), &r); err != nil {
+		return segment.Report{}, fault.Wrap(fault.Internal, err, "decode report")
+	}
+	return r, nil
+}
+
+// PhaseStates visits the final state of every checkpoint of a run's
+// phase, segment by segment (a page of checkpoints at a time, so memory
+// holds one page, not every segment's state).
+func (s *SegmentationStore) PhaseStates(ctx context.Context, k sweep.RunKey, phase int, visit func(c sweep.Checkpoint) error) error {
+	return queryPages(ctx, s.Client, &dynamodb.QueryInput{
+		TableName: aws.String(s.Table), KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :phase)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(checkpointPK(k)), ":phase": str(fmt.Sprintf("P%d#", phase))},
+		ConsistentRead:            aws.Bool(true),
+	}, "read segment states", func(items []map[string]types.AttributeValue) error {
+		for _, item := range items {
+			c, err := decodeCheckpoint(item)
+			if err != nil {
+				return err
+			}
+			if err := visit(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
