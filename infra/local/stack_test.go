@@ -465,7 +465,7 @@ func (e *scenarios) testClaims(t *testing.T) {
 
 	_, service := e.echo(t, "GET", "/v1/echo/fixed", e.token(t, topology.Service, ""), nil)
 	sj := service.Event.RequestContext.Authorizer.JWT
-	if sj.Claims["sub"] != local.DefaultServiceSubject || sj.Claims["client_id"] != local.DefaultServiceSubject || !slices.Equal(sj.Scopes, []string{"members:write", "points:write"}) {
+	if sj.Claims["sub"] != local.DefaultServiceSubject || sj.Claims["client_id"] != local.DefaultServiceSubject || !slices.Equal(sj.Scopes, []string{"members:write", "points:write", "feedback:write"}) {
 		t.Errorf("service claims %v scopes %v", sj.Claims, sj.Scopes)
 	}
 
