@@ -501,7 +501,8 @@ func Clientele() System {
 			MaxEventAge: time.Hour,
 		}, {
 			// Warns before SLA breaches and flags breaches: queries the due
-			// items of the hours since its watermark, never the table.
+			// items of the last 48 hours and the warning lead, never the
+			// table.
 			Name:        "feedback-sla-sweep",
 			Cron:        "*/5 * * * *",
 			Function:    "feedback-worker",

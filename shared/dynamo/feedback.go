@@ -807,9 +807,8 @@ func summaryOf(r caseIndexRecord) CaseSummary {
 const MaxDueSpan = 31 * 24 * time.Hour
 
 // Due returns the cases whose next SLA due time is in [from, before),
-// earliest first, at most limit of them: the sweep passes its last
-// watermark (less a margin) as from and now plus the warning lead time as
-// before. It queries one partition per hour, never the table.
+// earliest first, at most limit of them: the sweep passes how far back it
+// looks (48 hours) as from and now plus the warning lead time as before. It queries one partition per hour, never the table.
 func (s *FeedbackStore) Due(ctx context.Context, from, before time.Time, limit int) ([]CaseSummary, error) {
 	if !before.After(from) {
 		return nil, nil

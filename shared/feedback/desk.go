@@ -264,3 +264,15 @@ func (d Desk) Route(c *Case, r Result, now time.Time) error {
 	}
 	return nil
 }
+
+// Act applies a workflow action a person takes on the case (start,
+// wait_customer, close) and records it; replies, resolutions, reopening
+// and triage have their own methods. An action the status does not allow
+// is a fault.Conflict and changes nothing.
+func (c *Case) Act(by string, a Action, now time.Time) error {
+	switch a {
+	case ActionStart, ActionWaitCustomer, ActionClose:
+		return c.move(a, by, now)
+	}
+	return fault.Field("action", "must be one of start, wait_customer, close")
+}

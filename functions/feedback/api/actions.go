@@ -125,19 +125,7 @@ func (h *Handler) status(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.Response{}, err
 	}
 	return h.change(ctx, req, staffOnly, func(caller apigw.Caller, c *feedback.Case, now time.Time) ([]event.Envelope, error) {
-		if a == feedback.ActionClose {
-			return nil, c.Close(actor(caller), now)
-		}
-		from := c.Status
-		if err := c.Apply(a, now); err != nil {
-			return nil, err
-		}
-		c.History = append(c.History, feedback.HistoryEntry{At: now, Kind: feedback.EntryStatus, Status: c.Status, Action: a, By: actor(caller)})
-		if c.Status == from {
-			c.History = c.History[:len(c.History)-1]
-		}
-		c.UpdatedAt = now
-		return nil, nil
+		return nil, c.Act(actor(caller), a, now)
 	})
 }
 

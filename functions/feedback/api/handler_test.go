@@ -663,3 +663,55 @@ func TestErrorsAreProblems(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestActionBadInputNamesTheFieldAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	m := newMember()
+	acc := f.submit(t, memberToken(m), map[string]any{"channel": "app", "text": "The app logs me out every hour " + uniq()})
+	before := f.triage(t, acc.ID)
+	long := strings.Repeat("x", MaxReplyChars+1)
+	cases := []struct {
+		route, body string
+		tok         token
+		status      int
+		field       string
+	}{
+		{"replies", `{"text":""}`, staffToken, 400, "text"},
+		{"replies", `{"text":"   "}`, memberToken(m), 400, "text"},
+		{"replies", `{"text":"` + long + `"}`, staffToken, 400, "text"},
+		{"replies", `{"text":"ok","wait_for_customer":"yes"}`, staffToken, 400, "wait_for_customer"},
+		{"replies", `{"text":"ok","wait_for_customer":true}`, memberToken(m), 400, "wait_for_customer"},
+		{"notes", `{"text":"bad\u0007bell"}`, staffToken, 400, "text"},
+		{"notes", `{}`, staffToken, 400, "text"},
+		{"assign", `{"assignee":""}`, staffToken, 400, "assignee"},
+		{"assign", `{"assignee":"a b"}`, staffToken, 400, "assignee"},
+		{"assign", `{"assignee":"ok","team":"has space"}`, staffToken, 400, "team"},
+		{"status", `{"action":"resolve"}`, staffToken, 400, "action"},
+		{"status", `{"action":""}`, staffToken, 400, "action"},
+		{"resolve", `{"resolution_code":"fixed","goodwill_points":1000001}`, staffToken, 400, "goodwill_points"},
+		{"resolve", `{"resolution_code":"fixed","points":5}`, staffToken, 400, "points"},
+		{"reopen", `{"why":"x"}`, staffToken, 400, "why"},
+	}
+	for _, tc := range cases {
+		resp := f.do(t, call{method: "POST", route: "/v1/feedback/cases/{id}/" + tc.route, id: acc.ID, tok: tc.tok, body: tc.body})
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s %s: %d %s, want %d", tc.route, tc.body[:min(len(tc.body), 40)], resp.StatusCode, resp.Body, tc.status)
+			continue
+		}
+		if got := fieldsOf(t, resp); len(got) == 0 || got[0] != tc.field {
+			t.Errorf("%s %s: fields %v, want %s", tc.route, tc.body[:min(len(tc.body), 40)], got, tc.field)
+		}
+	}
+	after, err := f.store.Get(context.Background(), acc.ID)
+	if err != nil || after.Version != before.Version {
+		t.Errorf("bad input changed the case: version %d → %d (%v)", before.Version, after.Version, err)
+	}
+	// Goodwill on a case without a member is refused the same way.
+	anon := f.submit(t, serviceToken, map[string]any{"channel": "email", "text": "Parcel damaged " + uniq(), "contact": map[string]any{"email": "x@example.com"}})
+	f.triage(t, anon.ID)
+	resp := f.do(t, call{method: "POST", route: "/v1/feedback/cases/{id}/resolve", id: anon.ID, tok: staffToken, body: `{"resolution_code":"goodwill","goodwill_points":10}`})
+	if resp.StatusCode != 400 || fieldsOf(t, resp)[0] != "goodwill_points" {
+		t.Errorf("goodwill without a member: %d %s", resp.StatusCode, resp.Body)
+	}
+}

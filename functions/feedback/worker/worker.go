@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -246,9 +247,9 @@ func (h *Handler) followUp(ctx context.Context, eng *feedback.Engine, env event.
 	if !ident.Valid(d.SourceID) {
 		fs.Add("source_id", "is required: "+ident.Rule)
 	}
-	text := strings.TrimSpace(d.Text)
+	text := plain(d.Text)
 	if text == "" {
-		text = strings.TrimSpace(d.Summary)
+		text = plain(d.Summary)
 	}
 	if text == "" {
 		fs.Add("text", "a follow-up needs the customer's text or a summary")
@@ -284,6 +285,24 @@ func (h *Handler) followUp(ctx context.Context, eng *feedback.Engine, env event.
 		h.Log.InfoContext(ctx, "follow-up case opened", "case_id", got.ID, "source", d.Source)
 	}
 	return h.triage(ctx, eng, got.ID)
+}
+
+// plain makes another domain's free text fit a case: control characters
+// other than line breaks and tabs become spaces, and it is cut to the
+// longest text a case holds (a survey answer may be longer).
+func plain(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if r := []rune(s); len(r) > feedback.MaxTextChars {
+		s = strings.TrimSpace(string(r[:feedback.MaxTextChars]))
+	}
+	return s
 }
 
 // Cluster windows are UTC days; the baseline is the same key's trailing

@@ -407,3 +407,22 @@ func TestUnknownPayload(t *testing.T) {
 		t.Errorf("unknown job: %v", err)
 	}
 }
+
+func TestFollowUpTextIsMadeToFit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	member := event.NewID(time.Now())
+	long := "The courier\x07 was late. " + strings.Repeat("再等一天。", 1200)
+	fu := event.FollowUpRequested{Source: "survey_response", SourceID: "r-" + uniq(), MemberID: member, Channel: "survey",
+		Reasons: []string{"csat_low"}, Summary: "CSAT 1", Text: long, At: time.Now().UTC()}
+	if r := f.handle(t, message(t, event.TypeFeedbackFollowUpRequested, fu)); len(r.BatchItemFailures) != 0 {
+		t.Fatalf("failures %v", r.BatchItemFailures)
+	}
+	cases, err := f.store.MemberCases(context.Background(), member)
+	if err != nil || len(cases) != 1 {
+		t.Fatalf("%d cases (err %v)", len(cases), err)
+	}
+	if n := len([]rune(cases[0].Text)); n != feedback.MaxTextChars || strings.ContainsRune(cases[0].Text, '\x07') {
+		t.Errorf("text of %d characters, control characters kept: %v", n, strings.ContainsRune(cases[0].Text, '\x07'))
+	}
+}
