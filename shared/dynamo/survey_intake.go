@@ -96,11 +96,12 @@ func (s *SurveyStore) CheckResponse(ctx context.Context, w SurveyResponseWrite) 
 		}
 		return &fault.Error{Kind: fault.Conflict, Message: "a response was already recorded", Fields: []fault.FieldError{{Field: field, Reason: reason}}}
 	}
-	got, err := s.getItem(ctx, surveyResponsePK(w.ID), "RESPONSE")
+	claimPK := surveyClaimPK(d.ID, r.DedupeKey(d))
+	items, err := s.readItems(ctx, [][2]string{{surveyResponsePK(w.ID), "RESPONSE"}, {claimPK, "CLAIM"}, {surveyNoncePK(w.Nonce), "NONCE"}})
 	if err != nil {
 		return false, err
 	}
-	if got != nil {
+	if got := items[surveyResponsePK(w.ID)]; got != nil {
 		prev, err := decodeResponse(got)
 		if err != nil {
 			return false, err
@@ -115,24 +116,42 @@ func (s *SurveyStore) CheckResponse(ctx context.Context, w SurveyResponseWrite) 
 		}
 		return false, secondAnswer()
 	}
-	claim, err := s.getItem(ctx, surveyClaimPK(d.ID, r.DedupeKey(d)), "CLAIM")
-	if err != nil {
-		return false, err
-	}
-	if claim != nil {
+	if items[claimPK] != nil {
 		return false, secondAnswer()
 	}
-	if w.Nonce != "" {
-		n, err := s.getItem(ctx, surveyNoncePK(w.Nonce), "NONCE")
-		if err != nil {
-			return false, err
-		}
-		if n != nil {
-			return false, &fault.Error{Kind: fault.Conflict, Message: "the link was already used",
-				Fields: []fault.FieldError{{Field: "token", Reason: "already used"}}}
-		}
+	if w.Nonce != "" && items[surveyNoncePK(w.Nonce)] != nil {
+		return false, &fault.Error{Kind: fault.Conflict, Message: "the link was already used",
+			Fields: []fault.FieldError{{Field: "token", Reason: "already used"}}}
 	}
 	return false, nil
+}
+
+// readItems reads items by (pk, sk) in one consistent batch, by pk.
+func (s *SurveyStore) readItems(ctx context.Context, keys [][2]string) (map[string]map[string]types.AttributeValue, error) {
+	ks := make([]map[string]types.AttributeValue, 0, len(keys))
+	for _, k := range keys {
+		ks = append(ks, key(k[0], k[1]))
+	}
+	out := map[string]map[string]types.AttributeValue{}
+	req := map[string]types.KeysAndAttributes{s.Table: {Keys: ks, ConsistentRead: aws.Bool(true)}}
+	for attempt := 0; len(req) > 0; attempt++ {
+		res, err := s.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, translate(err, "read survey items")
+		}
+		for _, it := range res.Responses[s.Table] {
+			if pk, ok := it[PartitionKey].(*types.AttributeValueMemberS); ok {
+				out[pk.Value] = it
+			}
+		}
+		req = res.UnprocessedKeys
+		if len(req) > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, translate(err, "read survey items")
+			}
+		}
+	}
+	return out, nil
 }
 
 // InvitationOutcome is what RecordInvitation did.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -61,6 +62,26 @@ type Handler struct {
 	// Margin: messages not started when the invocation's deadline is this
 	// close are left for redelivery (default 3 s).
 	Margin time.Duration
+
+	// versions caches definition versions that responses answered: such a
+	// version has started, so it is frozen (survey.Edit makes a new one).
+	versions sync.Map
+}
+
+// answered returns the version a response answered, once per process.
+func (h *Handler) answered(ctx context.Context, id string, v int) (survey.Definition, error) {
+	key := fmt.Sprintf("%s#%d", id, v)
+	if d, ok := h.versions.Load(key); ok {
+		return d.(survey.Definition), nil
+	}
+	d, err := h.Store.SurveyVersion(ctx, id, v)
+	if err != nil {
+		return d, err
+	}
+	if d.Started(h.now()) {
+		h.versions.Store(key, d)
+	}
+	return d, nil
 }
 
 // errNotApplicable marks a message that can never apply (a second response
@@ -184,7 +205,7 @@ func (h *Handler) score(ctx context.Context, env event.Envelope) ([]event.Envelo
 		return nil, err
 	}
 	r := sub.Response
-	d, err := h.Store.SurveyVersion(ctx, r.Survey, r.Version)
+	d, err := h.answered(ctx, r.Survey, r.Version)
 	if err != nil {
 		return nil, err
 	}
