@@ -86,12 +86,14 @@ func registryPut(t *txn, d survey.Definition) error {
 // time is not compared: a retry is answered later than the original.
 func (s *SurveyStore) CheckResponse(ctx context.Context, w SurveyResponseWrite) (replay bool, err error) {
 	d, r := w.Definition, w.Response
-	secondAnswer := func() error {
+	// secondAnswer explains a refusal: the link used before (other answers
+	// under its response id), or the member's or order's one response.
+	secondAnswer := func(sameID bool) error {
 		field, reason := "member_id", "the member has already answered this survey"
 		if d.OnePer == survey.PerOrder {
 			field, reason = "order_id", "this order has already been answered"
 		}
-		if w.Nonce != "" {
+		if sameID && w.Nonce != "" {
 			field, reason = "token", "the link was already used"
 		}
 		return &fault.Error{Kind: fault.Conflict, Message: "a response was already recorded", Fields: []fault.FieldError{{Field: field, Reason: reason}}}
@@ -114,10 +116,10 @@ func (s *SurveyStore) CheckResponse(ctx context.Context, w SurveyResponseWrite) 
 		if reflect.DeepEqual(a, b) {
 			return true, nil
 		}
-		return false, secondAnswer()
+		return false, secondAnswer(true)
 	}
 	if items[claimPK] != nil {
-		return false, secondAnswer()
+		return false, secondAnswer(false)
 	}
 	if w.Nonce != "" && items[surveyNoncePK(w.Nonce)] != nil {
 		return false, &fault.Error{Kind: fault.Conflict, Message: "the link was already used",

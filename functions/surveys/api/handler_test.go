@@ -560,3 +560,27 @@ func TestAnswersGoToTheVersionOpenNow(t *testing.T) {
 		t.Errorf("a v1 answer once v2 is open: %d %s", resp.StatusCode, resp.Body)
 	}
 }
+
+// TestALinkAfterTheMembersOwnAnswerNamesTheMember: one response per
+// member, whichever way it came: a link answer after the member answered
+// with their own token is refused naming member_id (the link itself is
+// unused).
+func TestALinkAfterTheMembersOwnAnswerNamesTheMember(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := f.create(t, "")
+	m := "m-" + uniq()
+	body := `{"store":"s1","channel":"store","answers":[{"question":"nps","value":9}]}`
+	if resp := f.do(t, call{method: "POST", route: "/v1/surveys/{id}/responses", id: id, body: body, tok: memberToken(m)}); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("own answer: %d %s", resp.StatusCode, resp.Body)
+	}
+	f.score(t)
+	tok, _, err := f.links.IssueFor(survey.Claims{Survey: id, Member: m, Store: "s1", Channel: "store"}, f.now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := f.do(t, call{method: "POST", route: "/v1/survey-responses", body: `{"token":"` + tok + `","answers":[{"question":"nps","value":3}]}`})
+	if resp.StatusCode != http.StatusConflict || !slices.Equal(problem(t, resp), []string{"member_id"}) {
+		t.Errorf("link answer after the member's own: %d %s, want 409 naming member_id", resp.StatusCode, resp.Body)
+	}
+}
