@@ -29,6 +29,8 @@ type Store interface {
 	Survey(ctx context.Context, id string) (survey.Definition, int64, error)
 	// SurveyVersion returns one version; NotFound.
 	SurveyVersion(ctx context.Context, id string, v int) (survey.Definition, error)
+	// SurveyHistory returns every version, oldest first; NotFound.
+	SurveyHistory(ctx context.Context, id string) ([]survey.Definition, error)
 	// RecordResponse scores a response exactly once with its events;
 	// duplicate for a replay, Conflict naming the field otherwise.
 	RecordResponse(ctx context.Context, w dynamo.SurveyResponseWrite) (bool, error)
@@ -311,6 +313,20 @@ func (h *Handler) invite(ctx context.Context, trigger string, o occasion) ([]eve
 			return out, err
 		}
 		sendAfter := o.at.Add(rule.Delay())
+		if !d.Open(sendAfter) && d.Version > 1 {
+			// An edit scheduled for later: the version open at the send
+			// time is the one the link will be answered against.
+			history, err := h.Store.SurveyHistory(ctx, rule.Survey)
+			if err != nil {
+				return out, err
+			}
+			for i := len(history) - 1; i >= 0; i-- {
+				if history[i].Open(sendAfter) {
+					d = history[i]
+					break
+				}
+			}
+		}
 		if !d.Open(sendAfter) || !d.Targeting.Admits(o.store, o.channel) || (d.OnePer == survey.PerOrder && o.order == "") {
 			continue
 		}
