@@ -593,15 +593,25 @@ func (s *clienteleStack) addHTTPAPI(issuer string, audience []string) {
 				})
 			integrations[r.Function] = integration
 		}
-		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		// Every route needs a valid token; which caller kinds (member,
+		// staff, service) a route accepts is checked by the function,
+		// since member tokens carry no scope the authorizer could test.
+		// A public route (topology.PublicRoutes) carries its own credential.
+		var routeAuthorizer awsapigatewayv2.IHttpRouteAuthorizer = authorizer
+		if r.Public {
+			routeAuthorizer = awsapigatewayv2.NewHttpNoneAuthorizer()
+		}
+		routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(r.Path),
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(strings.ToUpper(r.Method))},
 			Integration: integration,
-			// Every route needs a valid token; which caller kinds (member,
-			// staff, service) a route accepts is checked by the function,
-			// since member tokens carry no scope the authorizer could test.
-			Authorizer: authorizer,
+			Authorizer:  routeAuthorizer,
 		})
+		if r.Public {
+			for _, route := range *routes {
+				suppressPublicRoute(route)
+			}
+		}
 	}
 	// Per-route limits (the L2 stage only sets the default route settings).
 	routeSettings := map[string]interface{}{}

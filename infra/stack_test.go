@@ -345,6 +345,15 @@ func TestEveryRouteRequiresTheJWTAuthorizer(t *testing.T) {
 			t.Errorf("route %s missing; have %v", key, slices.Sorted(maps.Keys(routes)))
 			continue
 		}
+		if want.Public {
+			// The one kind of route without the authorizer: listed in
+			// topology.PublicRoutes, checked by its function.
+			if route.Properties["AuthorizationType"] != "NONE" || route.Properties["AuthorizerId"] != nil {
+				t.Errorf("public route %s: AuthorizationType %v, authorizer %v; want NONE and none", key,
+					route.Properties["AuthorizationType"], route.Properties["AuthorizerId"])
+			}
+			continue
+		}
 		if route.Properties["AuthorizationType"] != "JWT" {
 			t.Errorf("route %s: AuthorizationType %v, want JWT", key, route.Properties["AuthorizationType"])
 		}
@@ -361,6 +370,24 @@ func TestEveryRouteRequiresTheJWTAuthorizer(t *testing.T) {
 			"RouteKey": "POST /v1/members", "AuthorizationType": "JWT",
 		})
 	})
+}
+
+// TestPublicRoutesHaveTheirOwnThrottle: a route without the authorizer
+// gets the tighter limits the topology gives it.
+func TestPublicRoutesHaveTheirOwnThrottle(t *testing.T) {
+	s := clientele(t)
+	for _, r := range topology.Clientele().Routes {
+		if !r.Public {
+			continue
+		}
+		recoverAssertion(t, "public route throttle", func() {
+			s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+				"RouteSettings": assertions.Match_ObjectLike(&map[string]any{
+					r.Method + " " + r.Path: map[string]any{"ThrottlingRateLimit": r.Throttle.RatePerSecond, "ThrottlingBurstLimit": r.Throttle.Burst},
+				}),
+			})
+		})
+	}
 }
 
 func TestIntegrationsUsePayloadFormat2(t *testing.T) {
@@ -869,7 +896,8 @@ func TestRolesGrantOnlyWhatTheTopologyGrants(t *testing.T) {
 	for _, f := range system.Functions {
 		checkGrants(t, s, system, f.Name)
 	}
-	// The members API writes the members table and publishes to points-events.
+	// The members API writes the members table and publishes to points-events
+	// (and to the other queues that subscribe to member.erased).
 	recoverAssertion(t, "members-api policy", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
 			"Roles": []any{map[string]any{"Ref": logicalID(s.cfn.Resources[s.functionID(t, "members-api")].Properties["Role"])}},

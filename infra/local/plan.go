@@ -33,8 +33,10 @@ type PlannedRoute struct {
 	Path     string
 	Function string
 	// Authorized says the route sits behind the JWT authorizer. Every
-	// topology route does; which caller kinds it accepts is checked by the
-	// function, since member tokens carry no scope an authorizer could test.
+	// topology route does but the public ones (topology.PublicRoutes, which
+	// carry their own credential); which caller kinds a route accepts is
+	// checked by the function, since member tokens carry no scope an
+	// authorizer could test.
 	Authorized bool
 	// Callers lists the caller kinds the function accepts (informational).
 	Callers []topology.Caller
@@ -118,7 +120,7 @@ func Plan(sys topology.System) PlanView {
 			Method:     normalizeMethod(r.Method),
 			Path:       r.Path,
 			Function:   r.Function,
-			Authorized: true,
+			Authorized: !r.Public,
 			Callers:    slices.Clone(r.Callers),
 		})
 		routesOf[r.Function] = append(routesOf[r.Function], key)

@@ -102,7 +102,9 @@ type TableAccess struct {
 var WriteActions = []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 
 // knownActions are the DynamoDB actions Access may name.
-var knownActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
+// DescribeTable is not an item action: it reads the table's description
+// (the sweep engine sizes its fan-out from ItemCount).
+var knownActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "DescribeTable"}
 
 // Route is one HTTP API route.
 type Route struct {
@@ -111,8 +113,13 @@ type Route struct {
 	Path     string
 	Function string
 	// Callers lists the tokens the route accepts; the function checks which
-	// member a member token may touch. Empty means no authorizer (not used).
+	// member a member token may touch. Empty only on a public route.
 	Callers []Caller
+	// Public marks a route without the JWT authorizer: the request carries
+	// its own credential (a survey link token), which the function checks.
+	// Only routes listed in PublicRoutes may be public, with no Callers and
+	// a throttle of their own, tighter than the API's default.
+	Public bool
 	// ServiceScope is the scope a service token needs on the route
 	// (shared/apigw enforces it): set exactly when Callers has Service.
 	ServiceScope string
@@ -313,6 +320,13 @@ func (s System) Consumes(function string) []string {
 	return out
 }
 
+// PublicRoutes are the only route keys that may be Public: each carries
+// its own credential in the request and its function checks it.
+var PublicRoutes = []string{
+	// A survey invitation's link token (shared/survey) is the credential.
+	"POST /v1/survey-responses",
+}
+
 // ServesRoutes reports whether a function serves at least one HTTP route.
 func (s System) ServesRoutes(function string) bool {
 	for _, r := range s.Routes {
@@ -464,7 +478,17 @@ func (s System) Validate() error {
 		if !fns[r.Function] {
 			bad("route %s: unknown function %s", key, r.Function)
 		}
-		if len(r.Callers) == 0 {
+		switch {
+		case r.Public && len(r.Callers) > 0:
+			bad("route %s: a public route takes no tokens, so it names no callers", key)
+		case r.Public && !slices.Contains(PublicRoutes, key):
+			bad("route %s: public, but not listed in PublicRoutes", key)
+		case r.Public && r.ServiceScope != "":
+			bad("route %s: a public route asks no service scope", key)
+		case r.Public && (r.Throttle == nil || (s.Throttle.RatePerSecond > 0 &&
+			(r.Throttle.RatePerSecond >= s.Throttle.RatePerSecond || r.Throttle.Burst >= s.Throttle.Burst))):
+			bad("route %s: a public route needs its own throttle, tighter than the default", key)
+		case !r.Public && len(r.Callers) == 0:
 			bad("route %s: no callers", key)
 		}
 		if r.ServiceScope != "" && !slices.Contains(r.Callers, Service) {

@@ -44,9 +44,13 @@ const (
 	ScopePointsWrite  = "points:write"
 )
 
+// ScopeFeedbackWrite sends feedback (POST /v1/feedback): a brand's app,
+// chat or call-centre system.
+const ScopeFeedbackWrite = "feedback:write"
+
 // ServiceScopes lists every service scope; the default Cognito user pool's
 // resource server defines exactly these.
-var ServiceScopes = []string{ScopeMembersWrite, ScopePointsWrite}
+var ServiceScopes = []string{ScopeMembersWrite, ScopePointsWrite, ScopeFeedbackWrite}
 
 // routeServiceScopes names the scope a service token needs on each route
 // that accepts services. The topology states the same per route, and a test
@@ -55,6 +59,7 @@ var routeServiceScopes = map[string]string{
 	"POST /v1/members":   ScopeMembersWrite,
 	"POST /v1/purchases": ScopePointsWrite,
 	"POST /v1/returns":   ScopePointsWrite,
+	"POST /v1/feedback":  ScopeFeedbackWrite,
 }
 
 // RouteServiceScope returns the scope a service token needs on a route

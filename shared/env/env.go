@@ -36,6 +36,10 @@ const (
 	// PointsPolicy is the loyalty programme as JSON (see points.ParsePolicy);
 	// unset fields take the defaults.
 	PointsPolicy = "CLIENTELE_POINTS_POLICY"
+	// FeedbackDesk is the feedback service desk as JSON (SLA policy,
+	// calendars, teams, burst rule; see feedback.ParseDesk); "{}" or unset
+	// keeps the defaults.
+	FeedbackDesk = "CLIENTELE_FEEDBACK_DESK"
 	// MemberClaim names the token claim holding a member token's member id:
 	// "sub" for an identity provider whose subjects are member ids (and the
 	// local runner), "custom:member_id" for the default Cognito user pool.
@@ -51,6 +55,13 @@ const (
 	// (functions/segmentation/worker): the segment.Config fields plus the
 	// fan-out; unset fields take the defaults.
 	SegmentationConfig = "CLIENTELE_SEGMENTATION_CONFIG"
+)
+
+// Survey functions' variables.
+const (
+	// SurveyInvitations is the survey invitation policy as JSON (see
+	// survey.ParseInvitationPolicy).
+	SurveyInvitations = "CLIENTELE_SURVEY_INVITATIONS"
 )
 
 // BucketVar is the variable that carries the physical name of a logical
