@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,8 +60,12 @@ func TestMain(m *testing.M) {
 	var err error
 	root, err = local.ModuleRoot(".")
 	if err == nil {
+		// The tests start runs themselves: without the nightly schedule, a
+		// run cannot start on its own before the population is loaded.
+		system := topology.Clientele()
+		system.Schedules = slices.DeleteFunc(system.Schedules, func(s topology.Schedule) bool { return s.Name == "segmentation-nightly" })
 		stack, err = local.Start(ctx, local.Config{
-			Root: root, System: topology.Clientele(), APIAddr: "127.0.0.1:0", SQSAddr: "127.0.0.1:0",
+			Root: root, System: system, APIAddr: "127.0.0.1:0", SQSAddr: "127.0.0.1:0",
 			Log: logSink(), VisibilityTimeout: 3 * time.Second,
 			ExtraEnv: map[string]string{"CLIENTELE_SEGMENTATION_CONFIG": config},
 		})
