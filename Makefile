@@ -74,6 +74,10 @@ token: ## print a local dev JWT: make token ROLE=member|staff|service [SUB=<memb
 	@$(HOST_BUILD) -o bin/clientele-local ./infra/local/cmd/clientele-local
 	@bin/clientele-local token -data $(DATA) -role $(ROLE) $(if $(SUB),-sub $(SUB))
 
+seed-population: ## write POPULATION generated members (and points statistics) into a running make run's DynamoDB, for segmentation (SEED=1 POPULATION=100000)
+	@$(HOST_BUILD) -o bin/clientele-seed ./infra/local/cmd/clientele-seed
+	@bin/clientele-seed -population $(or $(POPULATION),100000) -seed $(SEED) -dynamodb http://127.0.0.1:$(DYNAMODB_PORT)
+
 seed: ## load demo members, purchases, returns, redemptions into a running make run (SEED=1 MEMBERS=300; re-runnable)
 	@$(HOST_BUILD) -o bin/clientele-seed ./infra/local/cmd/clientele-seed
 	@bin/clientele-seed -api http://$(ADDR) -data $(DATA) -seed $(SEED) -members $(MEMBERS) $(SEED_FLAGS)

@@ -42,6 +42,9 @@ const (
 		"not recognise, and the scheduler's own dead-letter queue."
 	reasonSQSMappingDestination = "SQS event source mappings support no on-failure destination; failed messages are " +
 		"redriven to the queue's dead-letter queue after its maxReceiveCount, and that queue is alarmed on."
+	reasonPublicRoute = "A public route (topology.PublicRoutes): a survey invitation's link is answered without logging in, " +
+		"so the request carries its own credential, an HMAC-signed, expiring, single-use link token the function " +
+		"verifies before anything is written; the route has its own throttle, tighter than the API's default."
 	reasonUserPoolPlusTier = "The default user pool is a starting point on the Essentials plan: Plus (threat protection) " +
 		"is billed per monthly active user, a cost each brand decides for its member base; production deployments " +
 		"may point the API at the brand's own identity provider with the jwtIssuer/jwtAudience context instead."
@@ -113,6 +116,12 @@ func (s *clienteleStack) suppressUserPoolFindings(pool awscognito.UserPool) {
 	cdknag.NagSuppressions_AddResourceSuppressions(pool, &[]*cdknag.NagPackSuppression{
 		{Id: jsii.String("AwsSolutions-COG8"), Reason: jsii.String(reasonUserPoolPlusTier)},
 	}, jsii.Bool(true))
+}
+
+// suppressPublicRoute records that one public route has no authorizer
+// (AwsSolutions-APIG4); every other route keeps the JWT authorizer.
+func suppressPublicRoute(route constructs.IConstruct) {
+	suppress(route, "AwsSolutions-APIG4", reasonPublicRoute, nil)
 }
 
 // tableSpec returns the topology's declaration of the named table.

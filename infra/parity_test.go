@@ -87,6 +87,15 @@ func checkParity(t *testing.T, s *synthesized, system topology.System, plan loca
 			queueName[queueIDByConsumer(t, s, q.Name)] = q.Name
 		}
 	}
+	bucketName := map[string]string{}
+	for _, f := range system.Functions {
+		vars, _ := dig(s.cfn.Resources[s.functionID(t, f.Name)].Properties, "Environment", "Variables").(map[string]any)
+		for _, b := range system.Buckets {
+			if v, ok := vars[env.BucketVar(b.Name)]; ok {
+				bucketName[logicalID(v)] = b.Name
+			}
+		}
+	}
 
 	for _, pf := range plan.Functions {
 		id := s.functionID(t, pf.Name)
@@ -105,7 +114,7 @@ func checkParity(t *testing.T, s *synthesized, system topology.System, plan loca
 			t.Errorf("%s: variables differ:\nCDK   %v\nlocal %v", pf.Name, names, pf.EnvNames)
 		}
 
-		reads, writes, sends := map[string]bool{}, map[string]bool{}, map[string]bool{}
+		reads, writes, sends, puts := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 		for _, st := range s.statements(t, pf.Name) {
 			for _, r := range asList(st["Resource"]) {
 				ref := logicalID(r)
@@ -126,6 +135,9 @@ func checkParity(t *testing.T, s *synthesized, system topology.System, plan loca
 					if q, ok := queueName[ref]; ok && action == "sqs:SendMessage" {
 						sends[q] = true
 					}
+					if b, ok := bucketName[ref]; ok && action == "s3:PutObject" {
+						puts[b] = true
+					}
 				}
 			}
 		}
@@ -144,6 +156,9 @@ func checkParity(t *testing.T, s *synthesized, system topology.System, plan loca
 		}
 		if got := sortedSet(sends); !slices.Equal(got, nonNil(pf.SendsTo)) {
 			t.Errorf("%s: queues sent to: CDK %v, local %v", pf.Name, got, pf.SendsTo)
+		}
+		if got := sortedSet(puts); !slices.Equal(got, nonNil(pf.WritesBuckets)) {
+			t.Errorf("%s: buckets written: CDK %v, local %v", pf.Name, got, pf.WritesBuckets)
 		}
 
 		var consumes []string

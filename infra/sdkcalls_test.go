@@ -30,6 +30,7 @@ var sdkOperations = map[string]string{
 	"Scan":                 "dynamodb:Scan",
 	"BatchGetItem":         "dynamodb:BatchGetItem",
 	"BatchWriteItem":       "dynamodb:BatchWriteItem",
+	"DescribeTable":        "dynamodb:DescribeTable",
 	"NewQueryPaginator":    "dynamodb:Query",
 	"NewScanPaginator":     "dynamodb:Scan",
 	"types.Put":            "dynamodb:PutItem",

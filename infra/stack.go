@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsschedulertargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -90,6 +91,7 @@ type clienteleStack struct {
 	code      func(function string) awslambda.Code
 	dataKey   awskms.Key
 	tables    map[string]awsdynamodb.Table
+	buckets   map[string]awss3.Bucket
 	queues    map[string]awssqs.Queue
 	dlqs      map[string]awssqs.Queue
 	functions map[string]awslambda.Function
@@ -154,6 +156,7 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 		system:          props.System,
 		code:            code,
 		tables:          map[string]awsdynamodb.Table{},
+		buckets:         map[string]awss3.Bucket{},
 		queues:          map[string]awssqs.Queue{},
 		dlqs:            map[string]awssqs.Queue{},
 		functions:       map[string]awslambda.Function{},
@@ -190,6 +193,9 @@ func NewClienteleStack(scope constructs.Construct, id string, props *ClienteleSt
 	}
 	for _, q := range s.system.Queues {
 		s.addQueue(q)
+	}
+	for _, b := range s.system.Buckets {
+		s.addBucket(b)
 	}
 	s.addHMACKey()
 	for _, f := range s.system.Functions {
@@ -369,6 +375,9 @@ func (s *clienteleStack) addFunction(f topology.Function) {
 	environment := s.system.Environment(f.Name, s.stage,
 		func(table string) string { return *s.tables[table].TableName() },
 		func(queue string) string { return *s.queues[queue].QueueUrl() })
+	for k, v := range s.system.BucketEnvironment(f.Name, func(b string) string { return *s.buckets[b].BucketName() }) {
+		environment[k] = v
+	}
 	// The HMAC key stays in Secrets Manager: only functions that use it get
 	// its ARN, read it at run time through the Parameters and Secrets
 	// extension (shared/hmackey), which caches it, and may read that one
@@ -418,6 +427,7 @@ func (s *clienteleStack) addFunction(f topology.Function) {
 		fn.Node().DefaultChild().(awslambda.CfnFunction).SetReservedConcurrentExecutions(jsii.Number(f.ReservedConcurrency))
 	}
 	s.grantTables(f, role)
+	s.grantBuckets(f, role)
 	if queues := s.system.SendsTo(f.Name); len(queues) > 0 {
 		var arns []*string
 		for _, q := range queues {
@@ -583,15 +593,25 @@ func (s *clienteleStack) addHTTPAPI(issuer string, audience []string) {
 				})
 			integrations[r.Function] = integration
 		}
-		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		// Every route needs a valid token; which caller kinds (member,
+		// staff, service) a route accepts is checked by the function,
+		// since member tokens carry no scope the authorizer could test.
+		// A public route (topology.PublicRoutes) carries its own credential.
+		var routeAuthorizer awsapigatewayv2.IHttpRouteAuthorizer = authorizer
+		if r.Public {
+			routeAuthorizer = awsapigatewayv2.NewHttpNoneAuthorizer()
+		}
+		routes := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(r.Path),
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(strings.ToUpper(r.Method))},
 			Integration: integration,
-			// Every route needs a valid token; which caller kinds (member,
-			// staff, service) a route accepts is checked by the function,
-			// since member tokens carry no scope the authorizer could test.
-			Authorizer: authorizer,
+			Authorizer:  routeAuthorizer,
 		})
+		if r.Public {
+			for _, route := range *routes {
+				suppressPublicRoute(route)
+			}
+		}
 	}
 	// Per-route limits (the L2 stage only sets the default route settings).
 	routeSettings := map[string]interface{}{}

@@ -345,6 +345,15 @@ func TestEveryRouteRequiresTheJWTAuthorizer(t *testing.T) {
 			t.Errorf("route %s missing; have %v", key, slices.Sorted(maps.Keys(routes)))
 			continue
 		}
+		if want.Public {
+			// The one kind of route without the authorizer: listed in
+			// topology.PublicRoutes, checked by its function.
+			if route.Properties["AuthorizationType"] != "NONE" || route.Properties["AuthorizerId"] != nil {
+				t.Errorf("public route %s: AuthorizationType %v, authorizer %v; want NONE and none", key,
+					route.Properties["AuthorizationType"], route.Properties["AuthorizerId"])
+			}
+			continue
+		}
 		if route.Properties["AuthorizationType"] != "JWT" {
 			t.Errorf("route %s: AuthorizationType %v, want JWT", key, route.Properties["AuthorizationType"])
 		}
@@ -361,6 +370,24 @@ func TestEveryRouteRequiresTheJWTAuthorizer(t *testing.T) {
 			"RouteKey": "POST /v1/members", "AuthorizationType": "JWT",
 		})
 	})
+}
+
+// TestPublicRoutesHaveTheirOwnThrottle: a route without the authorizer
+// gets the tighter limits the topology gives it.
+func TestPublicRoutesHaveTheirOwnThrottle(t *testing.T) {
+	s := clientele(t)
+	for _, r := range topology.Clientele().Routes {
+		if !r.Public {
+			continue
+		}
+		recoverAssertion(t, "public route throttle", func() {
+			s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+				"RouteSettings": assertions.Match_ObjectLike(&map[string]any{
+					r.Method + " " + r.Path: map[string]any{"ThrottlingRateLimit": r.Throttle.RatePerSecond, "ThrottlingBurstLimit": r.Throttle.Burst},
+				}),
+			})
+		})
+	}
 }
 
 func TestIntegrationsUsePayloadFormat2(t *testing.T) {
@@ -620,6 +647,7 @@ func TestFunctionsRunBootstrapOnAL2023WithTheTopologysEnvironment(t *testing.T) 
 			t.Errorf("%s has a physical name", f.Name)
 		}
 		want := system.Environment(f.Name, "prod", func(string) string { return "" }, func(string) string { return "" })
+		maps.Copy(want, system.BucketEnvironment(f.Name, func(string) string { return "" }))
 		if f.UsesHMACKey {
 			want[env.HMACKeySecret] = ""
 		}
@@ -756,6 +784,18 @@ func checkGrants(t *testing.T, s *synthesized, system topology.System, function 
 			case "secretsmanager":
 				if typ != "AWS::SecretsManager::Secret" || !slices.Equal(actions, []string{"secretsmanager:GetSecretValue"}) {
 					t.Errorf("%s: %v on %s (%s)", function, actions, id, typ)
+				}
+			case "s3":
+				// Objects of the buckets the function writes, nothing more.
+				bucket := logicalID(dig(fnProps, "Environment", "Variables"))
+				for _, b := range f.WritesBuckets {
+					if v := logicalID(dig(fnProps, "Environment", "Variables", env.BucketVar(b))); v == id {
+						bucket = v
+					}
+				}
+				if typ != "AWS::S3::Bucket" || bucket != id ||
+					!slices.Equal(slices.Sorted(slices.Values(actions)), []string{"s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"}) {
+					t.Errorf("%s: %v on %s (%s), which the topology does not grant", function, actions, id, typ)
 				}
 			default:
 				t.Errorf("%s: %v on %v, which the topology does not grant", function, actions, r)

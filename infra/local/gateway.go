@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -210,6 +211,20 @@ func (g *gateway) serveLocal(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		writeMessage(w, http.StatusNotFound, "no schedule named "+name)
 		return
+	}
+	// A JSON body replaces the schedule's payload for this firing (a staff
+	// payload, say {"job":"nightly","resume":"2026-03-10"}).
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		writeMessage(w, http.StatusBadRequest, "unreadable body")
+		return
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if !json.Valid(body) {
+			writeMessage(w, http.StatusBadRequest, "the body must be the JSON payload to send instead of the schedule's")
+			return
+		}
+		sc.Payload = string(body)
 	}
 	out, err := g.schedules.fire(r.Context(), sc, "endpoint")
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func ensureDataDir(dir string) error {
 // tokens the deployed API accepts:
 //   - member: sub is the member id (required); no scope.
 //   - staff: scope "staff" and cognito:groups ["staff"]; sub defaults to "staff-dev".
-//   - service: scopes "members:write points:write feedback:write" and client_id = sub; sub defaults to "pos-client".
+//   - service: every service scope a route of the topology asks for (ServiceScopes) and client_id = sub; sub defaults to "pos-client".
 //
 // A ttl of zero or less means one hour.
 func (i *Issuer) Token(role topology.Caller, sub string, ttl time.Duration) (string, error) {
@@ -172,7 +173,7 @@ func (i *Issuer) Token(role topology.Caller, sub string, ttl time.Duration) (str
 		if sub == "" {
 			sub = DefaultServiceSubject
 		}
-		claims["scope"] = "members:write points:write feedback:write"
+		claims["scope"] = strings.Join(ServiceScopes(), " ")
 		claims["client_id"] = sub
 	default:
 		return "", fmt.Errorf("unknown role %q: want member, staff or service", role)
@@ -338,4 +339,18 @@ func renderClaim(v any) string {
 		return b.String()
 	}
 	return fmt.Sprint(v)
+}
+
+// ServiceScopes are the service scopes the routes of the deployed topology
+// ask for, in the order they first appear: a local service token carries
+// all of them, so it can call every service route (a brand's real
+// integrations get only their own, topology.Integration).
+func ServiceScopes() []string {
+	var scopes []string
+	for _, r := range topology.Clientele().Routes {
+		if r.ServiceScope != "" && !slices.Contains(scopes, r.ServiceScope) {
+			scopes = append(scopes, r.ServiceScope)
+		}
+	}
+	return scopes
 }

@@ -20,6 +20,9 @@ type PlanView struct {
 	Queues    []PlannedQueue
 	Schedules []PlannedSchedule
 	Tables    []PlannedTable
+	// Buckets are the S3 buckets, by logical name (locally also their
+	// physical name).
+	Buckets []string
 }
 
 // PlannedRoute is one HTTP API route.
@@ -30,8 +33,10 @@ type PlannedRoute struct {
 	Path     string
 	Function string
 	// Authorized says the route sits behind the JWT authorizer. Every
-	// topology route does; which caller kinds it accepts is checked by the
-	// function, since member tokens carry no scope an authorizer could test.
+	// topology route does but the public ones (topology.PublicRoutes, which
+	// carry their own credential); which caller kinds a route accepts is
+	// checked by the function, since member tokens carry no scope an
+	// authorizer could test.
 	Authorized bool
 	// Callers lists the caller kinds the function accepts (informational).
 	Callers []topology.Caller
@@ -54,6 +59,8 @@ type PlannedFunction struct {
 	ReadWriteTables []string
 	// SendsTo are the queues the function may send to.
 	SendsTo []string
+	// WritesBuckets are the buckets whose objects it may put and read.
+	WritesBuckets []string
 	// Consumes are the queues whose event source mappings invoke it.
 	Consumes []string
 	// Routes are the keys of the routes it serves; Schedules the schedules
@@ -113,7 +120,7 @@ func Plan(sys topology.System) PlanView {
 			Method:     normalizeMethod(r.Method),
 			Path:       r.Path,
 			Function:   r.Function,
-			Authorized: true,
+			Authorized: !r.Public,
 			Callers:    slices.Clone(r.Callers),
 		})
 		routesOf[r.Function] = append(routesOf[r.Function], key)
@@ -135,6 +142,9 @@ func Plan(sys topology.System) PlanView {
 		for k := range sys.Environment(f.Name, localStage, identity, identity) {
 			names = append(names, k)
 		}
+		for k := range sys.BucketEnvironment(f.Name, identity) {
+			names = append(names, k)
+		}
 		sort.Strings(names)
 		writes := sortedSet(f.WritesTables)
 		var readOnly []string
@@ -152,12 +162,18 @@ func Plan(sys topology.System) PlanView {
 			ReadOnlyTables:  readOnly,
 			ReadWriteTables: writes,
 			SendsTo:         sortedSet(sys.SendsTo(f.Name)),
+			WritesBuckets:   sortedSet(f.WritesBuckets),
 			Consumes:        sortedSet(sys.Consumes(f.Name)),
 			Routes:          sortedSet(routesOf[f.Name]),
 			Schedules:       sortedSet(schedulesOf[f.Name]),
 		})
 	}
 	sort.Slice(p.Functions, func(i, j int) bool { return p.Functions[i].Name < p.Functions[j].Name })
+
+	for _, b := range sys.Buckets {
+		p.Buckets = append(p.Buckets, b.Name)
+	}
+	sort.Strings(p.Buckets)
 
 	for _, q := range sys.Queues {
 		p.Queues = append(p.Queues, PlannedQueue{

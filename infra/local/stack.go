@@ -93,12 +93,16 @@ type Stack struct {
 	// and AWS_ENDPOINT_URL_SQS point at.
 	DynamoDBEndpoint string
 	SQSEndpoint      string
+	// S3Endpoint is what AWS_ENDPOINT_URL_S3 points at (gofakes3, in
+	// process; "" when the topology has no bucket).
+	S3Endpoint string
 
 	plan      PlanView
 	log       *slog.Logger
 	issuer    *Issuer
 	dynamo    *dynamolocal.Server
 	sqs       *sqsServer
+	s3        *s3Server
 	functions map[string]*lambdaFunction
 	schedules *scheduler
 	api       *http.Server
@@ -163,6 +167,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.SQSEndpoint = s.sqs.endpoint
+	if len(s.plan.Buckets) > 0 {
+		if s.s3, err = startS3(s.plan.Buckets); err != nil {
+			return nil, err
+		}
+		s.S3Endpoint = s.s3.endpoint
+	}
 
 	// Building the functions and starting Java take the longest; overlap them.
 	started := time.Now()
@@ -283,10 +293,16 @@ func (s *Stack) functionEnv(cfg Config, f topology.Function) []string {
 		"AWS_ENDPOINT_URL_DYNAMODB":       s.DynamoDBEndpoint,
 		"AWS_ENDPOINT_URL_SQS":            s.SQSEndpoint,
 	}
+	if s.S3Endpoint != "" {
+		vars["AWS_ENDPOINT_URL_S3"] = s.S3Endpoint
+	}
 	if f.UsesHMACKey {
 		vars[env.HMACKey] = DevHMACKey
 	}
 	for k, v := range cfg.System.Environment(f.Name, localStage, identity, s.QueueURL) {
+		vars[k] = v
+	}
+	for k, v := range cfg.System.BucketEnvironment(f.Name, identity) {
 		vars[k] = v
 	}
 	for k, v := range cfg.ExtraEnv {
@@ -370,6 +386,11 @@ func (s *Stack) Close() error {
 		}
 		wg.Wait()
 		s.pollers.Wait()
+		if s.s3 != nil {
+			if err := s.s3.close(); err != nil {
+				errs = append(errs, fmt.Errorf("stopping the local S3: %w", err))
+			}
+		}
 		if s.sqs != nil {
 			if err := s.sqs.close(); err != nil {
 				errs = append(errs, fmt.Errorf("stopping goaws: %w", err))

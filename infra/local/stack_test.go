@@ -53,7 +53,7 @@ func testSystem() topology.System {
 				Publishes: []string{"job.requested"}, Env: map[string]string{"CLIENTELE_ECHO_STATIC": "static"}, UsesHMACKey: true},
 			{Name: "consumer", Entry: "infra/local/testdata/consumer", MemoryMB: 128, Timeout: 2 * time.Second,
 				WritesTables: []string{"records"}},
-			{Name: "recorder", Entry: "infra/local/testdata/recorder", MemoryMB: 256, Timeout: 2 * time.Second,
+			{Name: "recorder", Entry: "infra/local/testdata/recorder", MemoryMB: 256, Timeout: 10 * time.Second,
 				WritesTables: []string{"records"}},
 		},
 		Routes: []topology.Route{
@@ -66,6 +66,8 @@ func testSystem() topology.System {
 			{Method: "POST", Path: "/v1/jobs", Function: "echo", Callers: all},
 			{Method: "GET", Path: "/v1/sleep", Function: "echo", Callers: all},
 			{Method: "GET", Path: "/v1/crash", Function: "echo", Callers: all},
+			// The one kind of route without the authorizer (topology.PublicRoutes).
+			{Method: "POST", Path: "/v1/survey-responses", Function: "echo", Public: true, Throttle: &topology.Throttle{RatePerSecond: 5, Burst: 5}},
 		},
 		Queues: []topology.Queue{{
 			Name:            "jobs",
@@ -169,6 +171,7 @@ func TestLocalStack(t *testing.T) {
 		t.Run("routes match methods and path parameters", e.testRoutes)
 		t.Run("unknown routes are 404", e.testNotFound)
 		t.Run("missing or bad tokens are 401", e.testUnauthorized)
+		t.Run("only public routes take callers without a token", e.testPublicRoutes)
 		t.Run("claims and scopes are shaped like AWS", e.testClaims)
 		t.Run("event is payload format 2.0", e.testEventShape)
 		t.Run("function environment", e.testEnvironment)
@@ -442,6 +445,34 @@ func (e *scenarios) testUnauthorized(t *testing.T) {
 	}
 }
 
+// testPublicRoutes calls every route without a token: the public route
+// reaches its function with no authorizer context; every other answers
+// API Gateway's 401.
+func (e *scenarios) testPublicRoutes(t *testing.T) {
+	t.Parallel()
+	for _, r := range testSystem().Routes {
+		path := strings.NewReplacer("{id}", "p1", "{item}", "i1", "{path+}", "a/b").Replace(r.Path)
+		resp, body := e.call(t, r.Method, path, []byte(`{}`), "", http.Header{"Content-Type": {"application/json"}})
+		if !r.Public {
+			if resp.StatusCode != 401 || string(body) != `{"message":"Unauthorized"}` {
+				t.Errorf("%s %s without a token: %d %s, want 401", r.Method, path, resp.StatusCode, body)
+			}
+			continue
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("public %s %s without a token: %d %s, want the function's 200", r.Method, path, resp.StatusCode, body)
+		}
+		var reply echoReply
+		if err := json.Unmarshal(body, &reply); err != nil {
+			t.Fatal(err)
+		}
+		if reply.Event.RouteKey != r.Method+" "+r.Path || reply.Event.RequestContext.Authorizer != nil {
+			t.Errorf("public route: route key %q, authorizer %+v; want %s and no authorizer", reply.Event.RouteKey,
+				reply.Event.RequestContext.Authorizer, r.Method+" "+r.Path)
+		}
+	}
+}
+
 func (e *scenarios) testClaims(t *testing.T) {
 	t.Parallel()
 	_, staff := e.echo(t, "GET", "/v1/echo/s", e.token(t, topology.Staff, ""), nil)
@@ -465,7 +496,7 @@ func (e *scenarios) testClaims(t *testing.T) {
 
 	_, service := e.echo(t, "GET", "/v1/echo/fixed", e.token(t, topology.Service, ""), nil)
 	sj := service.Event.RequestContext.Authorizer.JWT
-	if sj.Claims["sub"] != local.DefaultServiceSubject || sj.Claims["client_id"] != local.DefaultServiceSubject || !slices.Equal(sj.Scopes, []string{"members:write", "points:write", "feedback:write"}) {
+	if sj.Claims["sub"] != local.DefaultServiceSubject || sj.Claims["client_id"] != local.DefaultServiceSubject || !slices.Equal(sj.Scopes, local.ServiceScopes()) || !slices.Contains(sj.Scopes, "members:write") || !slices.Contains(sj.Scopes, "points:write") {
 		t.Errorf("service claims %v scopes %v", sj.Claims, sj.Scopes)
 	}
 
@@ -809,6 +840,22 @@ func (e *scenarios) testScheduleEndpoint(t *testing.T) {
 	}
 	if got := getRecord(t, e.db, "schedule:nightly"); got["payload"] != `{"job":"nightly","segments":4}` {
 		t.Errorf("the function received %q, want the schedule's payload as is", got["payload"])
+	}
+	// A JSON body replaces the payload for one firing; a body that is not
+	// JSON is refused.
+	override := `{"job":"override","resume":"2026-03-10"}`
+	if resp, err := http.Post(e.stack.ScheduleURL("nightly"), "application/json", strings.NewReader(override)); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("firing with a payload: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+	if got := getRecord(t, e.db, "schedule:override"); got["payload"] != override {
+		t.Errorf("the function received %q, want the posted payload", got["payload"])
+	}
+	if resp, err := http.Post(e.stack.ScheduleURL("nightly"), "application/json", strings.NewReader("resume please")); err != nil || resp.StatusCode != 400 {
+		t.Errorf("a body that is not JSON: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
 	}
 	if resp, err := http.Post(e.stack.ScheduleURL("missing"), "application/json", nil); err != nil || resp.StatusCode != 404 {
 		t.Errorf("unknown schedule: %v %v", resp.StatusCode, err)

@@ -26,6 +26,17 @@ const (
 	NotificationEvents = "notification-events"
 )
 
+// Points sweeps (helper A: points-nightly and points-reconcile on the sweep
+// engine): each kind's function publishes sweep.<kind> to fan a run out as
+// segment messages on <kind>-sweep, which feeds the same function.
+const (
+	PointsNightlySweep     = "points-nightly-sweep"
+	PointsReconcileSweep   = "points-reconcile-sweep"
+	SweepPointsNightly     = "sweep.points-nightly"
+	SweepPointsReconcile   = "sweep.points-reconcile"
+	pointsSweepConcurrency = 8
+)
+
 // Service scopes (shared/apigw enforces them per route).
 const (
 	// ScopeMembersWrite signs members up: the brand's app backend.
@@ -89,6 +100,42 @@ var feedbackThrottle = Throttle{RatePerSecond: 100, Burst: 300}
 var feedbackTypes = []string{FeedbackReceived, FeedbackReplied, FeedbackSLAWarning, FeedbackSLABreached,
 	FeedbackClusterOpened, FeedbackCaseResolved, PointsBonusRequested}
 
+// Survey domain: its table, queue and events (shared/event documents their
+// data; docs/surveys.md the domain).
+const (
+	SurveysTable = "surveys"
+	// SurveyEvents carries what the surveys worker acts on: responses to
+	// score, purchases and resolved cases that may invite, erasures.
+	SurveyEvents = "survey-events"
+	// SurveyResponseSubmitted: surveys-api accepted a response; the worker
+	// scores it exactly once.
+	SurveyResponseSubmitted = "survey.response_submitted"
+	// SurveyInvitation asks the brand's messaging integration to send a
+	// member a survey link (a signed, single-use link token).
+	SurveyInvitation = "survey.invitation"
+)
+
+// surveyResponseThrottle bounds the public response route: anyone holding
+// a link may call it, so it gets less than the default.
+var surveyResponseThrottle = Throttle{RatePerSecond: 20, Burst: 40}
+
+// SurveyInvitations is the brand's invitation policy (CLIENTELE_SURVEY_INVITATIONS,
+// read by survey.ParseInvitationPolicy): which surveys a purchase or a
+// resolved feedback case invites to, after what delay, at what sampling
+// rate, through which channel, the fatigue window across all surveys, and
+// the points a completed response earns.
+// A rule whose survey does not exist (or is closed) invites no one.
+const SurveyInvitations = `{"fatigue_days":30,"link_ttl_days":14,"completion_bonus":20,"rules":[` +
+	`{"trigger":"purchase","survey":"post-purchase","delay_hours":48,"sampling":1,"channel":"email"},` +
+	`{"trigger":"case_resolved","survey":"case-resolved","delay_hours":2,"sampling":1,"channel":"email"}]}`
+
+func surveysEnv() map[string]string {
+	return map[string]string{env.SurveyInvitations: SurveyInvitations}
+}
+
+// surveyTypes are the events the survey functions publish.
+var surveyTypes = []string{SurveyResponseSubmitted, SurveyInvitation, FeedbackFollowUpRequested, PointsBonusRequested}
+
 // PointsPolicy is the loyalty programme every points function runs with
 // (CLIENTELE_POINTS_POLICY, read by points.ParsePolicy): one value, so the
 // API, the worker and the nightly job cannot disagree. "{}" keeps the
@@ -118,6 +165,8 @@ const (
 	// SegmentsByName is the segmentation table's sparse index of results by
 	// RFM segment (GET /v1/segments/{name}/members).
 	SegmentsByName = "by-segment"
+	// ExportsBucket holds segment exports (CSV) behind presigned links.
+	ExportsBucket = "exports"
 	// SegmentationConfig is the run's configuration (CLIENTELE_SEGMENTATION_CONFIG,
 	// read by functions/segmentation/worker): "{}" keeps the defaults of
 	// segment.DefaultConfig with 16 scan segments.
@@ -150,6 +199,13 @@ func Clientele() System {
 			SortKey:      &Key{Name: "sk", Type: String},
 			TTLAttribute: "expires_at",
 		}, {
+			Name:         SegmentationTable,
+			PartitionKey: Key{Name: "pk", Type: String},
+			SortKey:      &Key{Name: "sk", Type: String},
+			// Only result items carry seg_pk: the index holds nothing else.
+			Indexes:      []Index{{Name: SegmentsByName, PartitionKey: Key{Name: "seg_pk", Type: String}, SortKey: &Key{Name: "seg_sk", Type: String}}},
+			TTLAttribute: "expires_at",
+		}, {
 			// Cases and their list, SLA-due, cluster and report items
 			// (docs/feedback.md): every index is an item written in the
 			// case's transaction, so the SLA sweep queries the due items
@@ -159,11 +215,11 @@ func Clientele() System {
 			SortKey:      &Key{Name: "sk", Type: String},
 			TTLAttribute: "expires_at",
 		}, {
-			Name:         SegmentationTable,
+			// Definitions, responses, claims, link nonces (TTL), invitations,
+			// fatigue and aggregate cells (docs/surveys.md): no index.
+			Name:         SurveysTable,
 			PartitionKey: Key{Name: "pk", Type: String},
 			SortKey:      &Key{Name: "sk", Type: String},
-			// Only result items carry seg_pk: the index holds nothing else.
-			Indexes:      []Index{{Name: SegmentsByName, PartitionKey: Key{Name: "seg_pk", Type: String}, SortKey: &Key{Name: "seg_sk", Type: String}}},
 			TTLAttribute: "expires_at",
 		}},
 		Functions: []Function{{
@@ -174,8 +230,8 @@ func Clientele() System {
 			Timeout:      10 * time.Second,
 			Architecture: ARM64,
 			// The export includes the member's points account and ledger,
-			// their segmentation result and their feedback cases.
-			ReadsTables:  []string{PointsTable, SegmentationTable, FeedbackTable},
+			// their segmentation result, feedback cases and survey responses.
+			ReadsTables:  []string{PointsTable, SegmentationTable, FeedbackTable, SurveysTable},
 			WritesTables: []string{MembersTable},
 			Publishes:    []string{MemberRegistered, MemberErased},
 			// The export values points with the brand's policy.
@@ -187,6 +243,8 @@ func Clientele() System {
 				{Table: SegmentationTable, Actions: []string{"GetItem"}},
 				// The export lists the member's feedback cases.
 				{Table: FeedbackTable, Actions: []string{"GetItem", "Query"}},
+				// The export lists the member's survey responses.
+				{Table: SurveysTable, Actions: []string{"Query", "BatchGetItem"}},
 			},
 		}, {
 			Name:         "outbox-relay",
@@ -195,15 +253,16 @@ func Clientele() System {
 			MemoryMB:     128,
 			Timeout:      60 * time.Second,
 			Architecture: ARM64,
-			WritesTables: []string{MembersTable, PointsTable, SegmentationTable, FeedbackTable},
-			Publishes: append([]string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring, MemberSegmentChanged},
-				feedbackTypes...),
+			WritesTables: []string{MembersTable, PointsTable, SegmentationTable, FeedbackTable, SurveysTable},
+			Publishes: append(append([]string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring, MemberSegmentChanged},
+				feedbackTypes...), surveyTypes...),
 			// Reads and clears the outboxes, and nothing else of either table.
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 				{Table: PointsTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 				{Table: SegmentationTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 				{Table: FeedbackTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
+				{Table: SurveysTable, Actions: []string{"Query", "DeleteItem"}, LeadingKeys: []string{OutboxPartition}},
 			},
 			// One relay at a time is enough and keeps it from racing itself.
 			ReservedConcurrency: 1,
@@ -238,64 +297,53 @@ func Clientele() System {
 				{Table: PointsTable, Actions: []string{"GetItem", "Query", "PutItem", "DeleteItem"}},
 			},
 		}, {
-			Name:         "points-nightly",
-			Entry:        "functions/points/nightly",
-			Description:  "Releases pending points, expires lots, warns of expiry, downgrades tiers, birthday bonuses",
-			MemoryMB:     512,
-			Timeout:      15 * time.Minute,
+			Name:        "points-nightly",
+			Entry:       "functions/points/nightly",
+			Description: "Releases pending points, expires lots, warns of expiry, downgrades tiers, birthday bonuses",
+			MemoryMB:    512,
+			// A segment's delivery checkpoints each page and hands the rest
+			// to the next delivery when short of time; a crashed delivery
+			// is redelivered after the visibility timeout (6 × this).
+			Timeout:      5 * time.Minute,
 			Architecture: ARM64,
 			Env:          pointsEnv(),
 			ReadsTables:  []string{MembersTable},
 			WritesTables: []string{PointsTable},
-			Publishes:    []string{PointsExpiring},
+			Publishes:    []string{PointsExpiring, SweepPointsNightly},
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"Scan"}},
-				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query", "PutItem", "DeleteItem"}},
+				// Accounts and their ledger; the run and its checkpoints
+				// (SWEEP# items: UpdateItem counts segments); the table's
+				// size for the fan-out.
+				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query", "PutItem", "DeleteItem", "UpdateItem", "DescribeTable"}},
 			},
-			// Scans both tables: capped so a run cannot starve the APIs.
-			ReservedConcurrency: 2,
+			// One invocation per segment message, at most
+			// pointsSweepConcurrency at once, plus the schedule's: capped
+			// so a run cannot starve the APIs of DynamoDB capacity or the
+			// account of executions.
+			ReservedConcurrency: pointsSweepConcurrency + 2,
 			CompletesEvery:      24 * time.Hour,
 		}, {
-			Name:         "points-reconcile",
-			Entry:        "functions/points/reconcile",
-			Description:  "Checks the ledger invariants and reports the outstanding points liability",
-			MemoryMB:     512,
-			Timeout:      15 * time.Minute,
+			Name:        "points-reconcile",
+			Entry:       "functions/points/reconcile",
+			Description: "Checks the ledger invariants and reports the outstanding points liability",
+			MemoryMB:    512,
+			// As points-nightly: a segment's delivery hands the rest to the
+			// next one when short of time.
+			Timeout:      5 * time.Minute,
 			Architecture: ARM64,
-			ReadsTables:  []string{PointsTable},
+			// Reads the accounts and their ledgers; writes only its runs and
+			// checkpoints (SWEEP# items).
+			WritesTables: []string{PointsTable},
 			Env:          pointsEnv(),
+			Publishes:    []string{SweepPointsReconcile},
 			Access: []TableAccess{
-				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query"}},
+				{Table: PointsTable, Actions: []string{"Scan", "GetItem", "Query", "PutItem", "UpdateItem", "DescribeTable"}},
 			},
-			ReservedConcurrency: 1,
+			// One invocation per segment message, at most
+			// pointsSweepConcurrency at once, plus the schedule's.
+			ReservedConcurrency: pointsSweepConcurrency + 2,
 			CompletesEvery:      7 * 24 * time.Hour,
-		}, {
-			Name:         "feedback-api",
-			Entry:        "functions/feedback/api",
-			Description:  "Feedback intake, case workflow for staff and members, triage rules, reports",
-			MemoryMB:     256,
-			Timeout:      10 * time.Second,
-			Architecture: ARM64,
-			Env:          feedbackEnv(),
-			WritesTables: []string{FeedbackTable},
-			Publishes:    []string{FeedbackReceived, FeedbackReplied, FeedbackCaseResolved, PointsBonusRequested},
-			UsesHMACKey:  true,
-			Access: []TableAccess{
-				{Table: FeedbackTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"}},
-			},
-		}, {
-			Name:         "feedback-worker",
-			Entry:        "functions/feedback/worker",
-			Description:  "Triages cases, opens problem clusters, follow-ups and erasure; sweeps SLA due times",
-			MemoryMB:     256,
-			Timeout:      60 * time.Second,
-			Architecture: ARM64,
-			Env:          feedbackEnv(),
-			WritesTables: []string{FeedbackTable},
-			Publishes:    []string{FeedbackSLAWarning, FeedbackSLABreached, FeedbackClusterOpened},
-			Access: []TableAccess{
-				{Table: FeedbackTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"}},
-			},
 		}, {
 			Name:         "segmentation-worker",
 			Entry:        "functions/segmentation/worker",
@@ -330,9 +378,70 @@ func Clientele() System {
 			// POST /v1/segmentation/runs starts (or resumes) today's run.
 			Publishes:   []string{SweepSegmentation},
 			UsesHMACKey: true,
+			// Segment exports: a CSV object and a presigned link to it.
+			WritesBuckets: []string{ExportsBucket},
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"GetItem"}},
 				{Table: SegmentationTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem"}},
+			},
+		}, {
+			Name:         "feedback-api",
+			Entry:        "functions/feedback/api",
+			Description:  "Feedback intake, case workflow for staff and members, triage rules, reports",
+			MemoryMB:     256,
+			Timeout:      10 * time.Second,
+			Architecture: ARM64,
+			Env:          feedbackEnv(),
+			WritesTables: []string{FeedbackTable},
+			Publishes:    []string{FeedbackReceived, FeedbackReplied, FeedbackCaseResolved, PointsBonusRequested},
+			UsesHMACKey:  true,
+			Access: []TableAccess{
+				{Table: FeedbackTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"}},
+			},
+		}, {
+			Name:         "feedback-worker",
+			Entry:        "functions/feedback/worker",
+			Description:  "Triages cases, opens problem clusters, follow-ups and erasure; sweeps SLA due times",
+			MemoryMB:     256,
+			Timeout:      60 * time.Second,
+			Architecture: ARM64,
+			Env:          feedbackEnv(),
+			WritesTables: []string{FeedbackTable},
+			Publishes:    []string{FeedbackSLAWarning, FeedbackSLABreached, FeedbackClusterOpened},
+			Access: []TableAccess{
+				{Table: FeedbackTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"}},
+			},
+		}, {
+			Name:         "surveys-api",
+			Entry:        "functions/surveys/api",
+			Description:  "Survey definitions and scores for staff; responses from members and invitation links",
+			MemoryMB:     512,
+			Timeout:      10 * time.Second,
+			Architecture: ARM64,
+			Env:          surveysEnv(),
+			WritesTables: []string{SurveysTable},
+			Publishes:    []string{SurveyResponseSubmitted},
+			// Link tokens are signed with a key derived from the HMAC key.
+			UsesHMACKey: true,
+			Access: []TableAccess{
+				{Table: SurveysTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"}},
+			},
+		}, {
+			Name:         "surveys-worker",
+			Entry:        "functions/surveys/worker",
+			Description:  "Scores responses exactly once, requests follow-ups and bonuses, invites, erases",
+			MemoryMB:     256,
+			Timeout:      30 * time.Second,
+			Architecture: ARM64,
+			Env:          surveysEnv(),
+			// Invitations check the member's consents.
+			ReadsTables:  []string{MembersTable},
+			WritesTables: []string{SurveysTable},
+			Publishes:    []string{SurveyInvitation, FeedbackFollowUpRequested, PointsBonusRequested},
+			UsesHMACKey:  true,
+			Access: []TableAccess{
+				{Table: MembersTable, Actions: []string{"GetItem"}},
+				{Table: SurveysTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"}},
 			},
 		}},
 		// One OAuth client each in the default Cognito user pool: the point
@@ -345,6 +454,9 @@ func Clientele() System {
 		},
 		// The brand's wall clock: "nightly" is night where its members are.
 		TimeZone: "Asia/Shanghai",
+		// Exports are fetched through links valid for an hour; a week is
+		// plenty to retry a download, and nothing personal lingers longer.
+		Buckets: []Bucket{{Name: ExportsBucket, ExpireAfter: 7 * 24 * time.Hour}},
 		// Every route by default; intake routes have their own below.
 		Throttle: Throttle{RatePerSecond: 100, Burst: 200},
 		Schedules: []Schedule{{
@@ -356,8 +468,10 @@ func Clientele() System {
 			Retries:     0,
 			MaxEventAge: time.Minute,
 		}, {
-			// Nightly at 01:00 local time, and hourly until 04:00 so a run cut
-			// short by the function timeout finishes (each member once per day).
+			// Nightly at 01:00 local time starts the day's run (a sweep of
+			// segments on points-nightly-sweep); the hourly triggers until
+			// 04:00 start nothing and check it: past its deadline it is
+			// marked failed with its missing segments (resume by hand).
 			Name:        "points-nightly",
 			Cron:        "0 1-4 * * *",
 			Function:    "points-nightly",
@@ -365,22 +479,15 @@ func Clientele() System {
 			Retries:     2,
 			MaxEventAge: time.Hour,
 		}, {
+			// Sundays at 05:00 local time starts the week's run; the hourly
+			// triggers until 11:00 only check it (a run past its 5-hour
+			// deadline is marked failed; resume it by hand).
 			Name:        "points-reconcile",
-			Cron:        "0 5 * * 0",
+			Cron:        "0 5-11 * * 0",
 			Function:    "points-reconcile",
 			Payload:     `{"job":"reconcile"}`,
 			Retries:     2,
 			MaxEventAge: 6 * time.Hour,
-		}, {
-			// Warns before SLA breaches and flags breaches: queries the due
-			// items of the last 48 hours and the warning lead, never the
-			// table.
-			Name:        "feedback-sla-sweep",
-			Cron:        "*/5 * * * *",
-			Function:    "feedback-worker",
-			Payload:     `{"job":"sla-sweep"}`,
-			Retries:     0,
-			MaxEventAge: 5 * time.Minute,
 		}, {
 			// Starts the day's segmentation at 02:30 local time (after
 			// points-nightly); the later hours start nothing (one run per
@@ -392,6 +499,16 @@ func Clientele() System {
 			Payload:     `{"job":"nightly"}`,
 			Retries:     2,
 			MaxEventAge: time.Hour,
+		}, {
+			// Warns before SLA breaches and flags breaches: queries the due
+			// items of the last 48 hours and the warning lead, never the
+			// table.
+			Name:        "feedback-sla-sweep",
+			Cron:        "*/5 * * * *",
+			Function:    "feedback-worker",
+			Payload:     `{"job":"sla-sweep"}`,
+			Retries:     0,
+			MaxEventAge: 5 * time.Minute,
 		}},
 		Routes: []Route{
 			{Method: "POST", Path: "/v1/members", Function: "members-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopeMembersWrite, Throttle: &signupThrottle},
@@ -406,6 +523,11 @@ func Clientele() System {
 			{Method: "POST", Path: "/v1/members/{id}/points/adjustments", Function: "points-api", Callers: []Caller{Staff}},
 			{Method: "POST", Path: "/v1/purchases", Function: "points-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopePointsWrite, Throttle: &intakeThrottle},
 			{Method: "POST", Path: "/v1/returns", Function: "points-api", Callers: []Caller{Service, Staff}, ServiceScope: ScopePointsWrite, Throttle: &intakeThrottle},
+			{Method: "GET", Path: "/v1/members/{id}/segment", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/segments", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/segments/{name}/members", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/segmentation/runs/{id}", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/segmentation/runs", Function: "segmentation-api", Callers: []Caller{Staff}},
 			{Method: "POST", Path: "/v1/feedback", Function: "feedback-api", Callers: []Caller{Member, Service, Staff}, ServiceScope: ScopeFeedbackWrite, Throttle: &feedbackThrottle},
 			{Method: "GET", Path: "/v1/feedback/cases", Function: "feedback-api", Callers: []Caller{Member, Staff}},
 			{Method: "GET", Path: "/v1/feedback/cases/{id}", Function: "feedback-api", Callers: []Caller{Member, Staff}},
@@ -420,11 +542,15 @@ func Clientele() System {
 			{Method: "POST", Path: "/v1/feedback/rules/dry-run", Function: "feedback-api", Callers: []Caller{Staff}},
 			{Method: "GET", Path: "/v1/feedback/clusters", Function: "feedback-api", Callers: []Caller{Staff}},
 			{Method: "GET", Path: "/v1/feedback/reports/{week}", Function: "feedback-api", Callers: []Caller{Staff}},
-			{Method: "GET", Path: "/v1/members/{id}/segment", Function: "segmentation-api", Callers: []Caller{Staff}},
-			{Method: "GET", Path: "/v1/segments", Function: "segmentation-api", Callers: []Caller{Staff}},
-			{Method: "GET", Path: "/v1/segments/{name}/members", Function: "segmentation-api", Callers: []Caller{Staff}},
-			{Method: "GET", Path: "/v1/segmentation/runs/{id}", Function: "segmentation-api", Callers: []Caller{Staff}},
-			{Method: "POST", Path: "/v1/segmentation/runs", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/surveys", Function: "surveys-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/surveys", Function: "surveys-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/surveys/{id}", Function: "surveys-api", Callers: []Caller{Member, Staff}},
+			{Method: "PUT", Path: "/v1/surveys/{id}", Function: "surveys-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/surveys/{id}/scores", Function: "surveys-api", Callers: []Caller{Staff}},
+			{Method: "POST", Path: "/v1/surveys/{id}/responses", Function: "surveys-api", Callers: []Caller{Member}},
+			// The invitation's link token is the credential: no JWT.
+			{Method: "POST", Path: "/v1/survey-responses", Function: "surveys-api", Public: true, Throttle: &surveyResponseThrottle},
+			{Method: "POST", Path: "/v1/segments/{name}/exports", Function: "segmentation-api", Callers: []Caller{Staff}},
 		},
 		Queues: []Queue{{
 			Name:           PointsEvents,
@@ -440,23 +566,11 @@ func Clientele() System {
 			DLQRetention:       14 * 24 * time.Hour,
 		}, {
 			Name:       NotificationEvents,
-			Subscribes: []string{PointsExpiring, FeedbackReplied, FeedbackSLAWarning, FeedbackSLABreached, FeedbackClusterOpened, FeedbackCaseResolved},
+			Subscribes: []string{PointsExpiring, FeedbackReplied, FeedbackSLAWarning, FeedbackSLABreached, FeedbackClusterOpened, FeedbackCaseResolved, SurveyInvitation},
 			BatchSize:  10,
 			// No Clientele consumer: the brand's messaging integration must
 			// drain it; alarm well before messages expire.
 			OldestMessageAlarm: 24 * time.Hour,
-			MaxReceiveCount:    5,
-			Retention:          4 * 24 * time.Hour,
-			DLQRetention:       14 * 24 * time.Hour,
-		}, {
-			Name:       FeedbackEvents,
-			Subscribes: []string{FeedbackReceived, FeedbackFollowUpRequested, MemberErased},
-			Consumer:   "feedback-worker",
-			BatchSize:  10,
-			// Enough parallel triage for a burst of intake; cluster opening
-			// is conditional, so concurrency cannot open one twice.
-			MaxConcurrency:     10,
-			OldestMessageAlarm: 15 * time.Minute,
 			MaxReceiveCount:    5,
 			Retention:          4 * 24 * time.Hour,
 			DLQRetention:       14 * 24 * time.Hour,
@@ -486,6 +600,52 @@ func Clientele() System {
 			OldestMessageAlarm: 24 * time.Hour,
 			MaxReceiveCount:    5,
 			Retention:          4 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
+		}, {
+			Name:       FeedbackEvents,
+			Subscribes: []string{FeedbackReceived, FeedbackFollowUpRequested, MemberErased},
+			Consumer:   "feedback-worker",
+			BatchSize:  10,
+			// Enough parallel triage for a burst of intake; cluster opening
+			// is conditional, so concurrency cannot open one twice.
+			MaxConcurrency:     10,
+			OldestMessageAlarm: 15 * time.Minute,
+			MaxReceiveCount:    5,
+			Retention:          4 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
+		}, {
+			Name:       SurveyEvents,
+			Subscribes: []string{SurveyResponseSubmitted, PointsPurchase, FeedbackCaseResolved, MemberErased},
+			Consumer:   "surveys-worker",
+			BatchSize:  10,
+			// Responses to one survey meet on its every-store month cell;
+			// more parallel batches only add transaction conflicts.
+			MaxConcurrency:     5,
+			OldestMessageAlarm: 15 * time.Minute,
+			MaxReceiveCount:    5,
+			Retention:          4 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
+		}, {
+			Name:       PointsNightlySweep,
+			Subscribes: []string{SweepPointsNightly},
+			Consumer:   "points-nightly",
+			// One segment per invocation.
+			BatchSize:      1,
+			MaxConcurrency: pointsSweepConcurrency,
+			// A run's deadline is 2 h 30 min; older messages mean a stuck run.
+			OldestMessageAlarm: 3 * time.Hour,
+			MaxReceiveCount:    5,
+			Retention:          2 * 24 * time.Hour,
+			DLQRetention:       14 * 24 * time.Hour,
+		}, {
+			Name:               PointsReconcileSweep,
+			Subscribes:         []string{SweepPointsReconcile},
+			Consumer:           "points-reconcile",
+			BatchSize:          1,
+			MaxConcurrency:     pointsSweepConcurrency,
+			OldestMessageAlarm: 6 * time.Hour,
+			MaxReceiveCount:    5,
+			Retention:          2 * 24 * time.Hour,
 			DLQRetention:       14 * 24 * time.Hour,
 		}},
 	}

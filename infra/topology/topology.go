@@ -72,6 +72,19 @@ type Function struct {
 	// executions so it cannot starve the account's pool (and guarantees it
 	// that many).
 	ReservedConcurrency int
+	// WritesBuckets names buckets whose objects the function may put and
+	// read back (to hand out presigned links); it gets each one's name in
+	// CLIENTELE_BUCKET_<NAME> (System.BucketEnvironment).
+	WritesBuckets []string
+}
+
+// Bucket is one S3 bucket: encrypted at rest, refusing requests not made
+// over TLS, with no public access; its objects expire.
+type Bucket struct {
+	Name string
+	// ExpireAfter is how long an object is kept: whole days, at least one
+	// (an S3 lifecycle expiration).
+	ExpireAfter time.Duration
 }
 
 // TableAccess is what a function may do to one table.
@@ -89,7 +102,9 @@ type TableAccess struct {
 var WriteActions = []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 
 // knownActions are the DynamoDB actions Access may name.
-var knownActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
+// DescribeTable is not an item action: it reads the table's description
+// (the sweep engine sizes its fan-out from ItemCount).
+var knownActions = []string{"GetItem", "BatchGetItem", "Query", "Scan", "ConditionCheckItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "DescribeTable"}
 
 // Route is one HTTP API route.
 type Route struct {
@@ -98,8 +113,13 @@ type Route struct {
 	Path     string
 	Function string
 	// Callers lists the tokens the route accepts; the function checks which
-	// member a member token may touch. Empty means no authorizer (not used).
+	// member a member token may touch. Empty only on a public route.
 	Callers []Caller
+	// Public marks a route without the JWT authorizer: the request carries
+	// its own credential (a survey link token), which the function checks.
+	// Only routes listed in PublicRoutes may be public, with no Callers and
+	// a throttle of their own, tighter than the API's default.
+	Public bool
 	// ServiceScope is the scope a service token needs on the route
 	// (shared/apigw enforces it): set exactly when Callers has Service.
 	ServiceScope string
@@ -212,6 +232,20 @@ type System struct {
 	TimeZone string
 	// Throttle is the HTTP API's default limit for every route.
 	Throttle Throttle
+	// Buckets are the S3 buckets functions write (exports).
+	Buckets []Bucket
+}
+
+// BucketEnvironment is the bucket variables of a function, given how the
+// interpreter names buckets (a token on AWS, the logical name locally).
+// Both interpreters add it to Environment.
+func (s System) BucketEnvironment(function string, bucketName func(string) string) map[string]string {
+	f, _ := s.Function(function)
+	out := map[string]string{}
+	for _, b := range f.WritesBuckets {
+		out[env.BucketVar(b)] = bucketName(b)
+	}
+	return out
 }
 
 // Location is the system's time zone (UTC when TimeZone is empty).
@@ -284,6 +318,13 @@ func (s System) Consumes(function string) []string {
 		}
 	}
 	return out
+}
+
+// PublicRoutes are the only route keys that may be Public: each carries
+// its own credential in the request and its function checks it.
+var PublicRoutes = []string{
+	// A survey invitation's link token (shared/survey) is the credential.
+	"POST /v1/survey-responses",
 }
 
 // ServesRoutes reports whether a function serves at least one HTTP route.
@@ -437,7 +478,17 @@ func (s System) Validate() error {
 		if !fns[r.Function] {
 			bad("route %s: unknown function %s", key, r.Function)
 		}
-		if len(r.Callers) == 0 {
+		switch {
+		case r.Public && len(r.Callers) > 0:
+			bad("route %s: a public route takes no tokens, so it names no callers", key)
+		case r.Public && !slices.Contains(PublicRoutes, key):
+			bad("route %s: public, but not listed in PublicRoutes", key)
+		case r.Public && r.ServiceScope != "":
+			bad("route %s: a public route asks no service scope", key)
+		case r.Public && (r.Throttle == nil || (s.Throttle.RatePerSecond > 0 &&
+			(r.Throttle.RatePerSecond >= s.Throttle.RatePerSecond || r.Throttle.Burst >= s.Throttle.Burst))):
+			bad("route %s: a public route needs its own throttle, tighter than the default", key)
+		case !r.Public && len(r.Callers) == 0:
 			bad("route %s: no callers", key)
 		}
 		if r.ServiceScope != "" && !slices.Contains(r.Callers, Service) {
@@ -496,6 +547,23 @@ func (s System) Validate() error {
 	}
 	if _, err := s.Location(); err != nil {
 		bad("time zone %q: %v", s.TimeZone, err)
+	}
+	buckets := map[string]bool{}
+	for _, b := range s.Buckets {
+		if b.Name == "" || buckets[b.Name] {
+			bad("bucket %q declared twice or unnamed", b.Name)
+		}
+		buckets[b.Name] = true
+		if b.ExpireAfter < 24*time.Hour || b.ExpireAfter%(24*time.Hour) != 0 {
+			bad("bucket %s: objects must expire after whole days, at least one (%s)", b.Name, b.ExpireAfter)
+		}
+	}
+	for _, f := range s.Functions {
+		for _, b := range f.WritesBuckets {
+			if !buckets[b] {
+				bad("function %s: unknown bucket %s", f.Name, b)
+			}
+		}
 	}
 	for _, r := range s.Routes {
 		if r.Throttle != nil && (r.Throttle.RatePerSecond <= 0 || r.Throttle.Burst <= 0) {

@@ -118,3 +118,61 @@ func TestValidateRejectsRoutesAndIntegrationsWithoutScopes(t *testing.T) {
 		}
 	}
 }
+
+func TestPublicRoutesAreListedCallerlessAndThrottled(t *testing.T) {
+	t.Parallel()
+	var public []string
+	for _, r := range Clientele().Routes {
+		if r.Public {
+			public = append(public, r.Method+" "+r.Path)
+		}
+	}
+	if !slices.Equal(public, PublicRoutes) {
+		t.Errorf("public routes %v, PublicRoutes lists %v", public, PublicRoutes)
+	}
+	cases := []struct {
+		name  string
+		route Route
+		want  string
+	}{
+		{"callers on a public route", Route{Method: "POST", Path: "/v1/survey-responses", Function: "surveys-api", Public: true,
+			Callers: []Caller{Member}, Throttle: &Throttle{RatePerSecond: 1, Burst: 1}}, "names no callers"},
+		{"unlisted public route", Route{Method: "POST", Path: "/v1/open", Function: "surveys-api", Public: true,
+			Throttle: &Throttle{RatePerSecond: 1, Burst: 1}}, "not listed in PublicRoutes"},
+		{"no throttle", Route{Method: "POST", Path: "/v1/survey-responses", Function: "surveys-api", Public: true}, "its own throttle"},
+		{"default-sized throttle", Route{Method: "POST", Path: "/v1/survey-responses", Function: "surveys-api", Public: true,
+			Throttle: &Throttle{RatePerSecond: 100, Burst: 200}}, "tighter than the default"},
+		{"no callers, not public", Route{Method: "POST", Path: "/v1/closed", Function: "surveys-api"}, "no callers"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			sys := Clientele()
+			sys.Routes = slices.DeleteFunc(sys.Routes, func(r Route) bool { return r.Public })
+			sys.Routes = append(sys.Routes, c.route)
+			err := sys.Validate()
+			if err == nil || !contains(err.Error(), c.want) {
+				t.Errorf("error %v does not mention %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestSurveyFunctionsGetTheBrandsTimeZone: survey aggregates are kept by
+// the brand's local days, so both survey functions must see its zone.
+func TestSurveyFunctionsGetTheBrandsTimeZone(t *testing.T) {
+	t.Parallel()
+	sys := Clientele()
+	if sys.TimeZone == "" {
+		t.Fatal("the system names no time zone")
+	}
+	same := func(s string) string { return s }
+	for _, name := range []string{"surveys-api", "surveys-worker"} {
+		if _, ok := sys.Function(name); !ok {
+			t.Fatalf("no function %s", name)
+		}
+		if got := sys.Environment(name, "dev", same, same)[env.TimeZone]; got != sys.TimeZone {
+			t.Errorf("%s: %s=%q, the system's zone is %q", name, env.TimeZone, got, sys.TimeZone)
+		}
+	}
+}

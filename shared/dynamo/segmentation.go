@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -85,6 +87,8 @@ func planPK(day string) string { return "SEGRUN#" + day }
 type SegmentationStore struct {
 	Client *dynamodb.Client
 	Table  string
+
+	plans sync.Map // day → *segment.Plan, for withCuts
 }
 
 // StoredResult is a member's stored result and the one it replaced
@@ -100,8 +104,31 @@ type Write struct {
 	Replaces *segment.Result
 }
 
+// prevRecord is the compact form of a replaced result: what deciding a
+// redone page needs (labels, scores, model outputs and sources).
+type prevRecord struct {
+	RunID    string  `json:"run"`
+	Segment  string  `json:"seg,omitempty"`
+	Tier     string  `json:"tier"`
+	Stage    string  `json:"stage"`
+	R        int8    `json:"r,omitempty"`
+	F        int8    `json:"f,omitempty"`
+	M        int8    `json:"m,omitempty"`
+	PAlive   float64 `json:"pa,omitempty"`
+	Expected float64 `json:"ep,omitempty"`
+	Order    float64 `json:"eov,omitempty"`
+	CLV      float64 `json:"clv,omitempty"`
+	Purchase string  `json:"pm,omitempty"`
+	Spend    string  `json:"sm,omitempty"`
+}
+
+// toResultRecord renders a result item. The run's cut points are not
+// repeated in every member's reasons (they are in the run's plan, and
+// reading a result puts them back): the item stays under 1 KB, one write
+// unit, in the table and in the index.
 func toResultRecord(w Write, at time.Time) (resultRecord, error) {
-	r := w.Fresh
+	r := *w.Fresh
+	r.Reasons.RecencyCuts, r.Reasons.FrequencyCuts, r.Reasons.MonetaryCuts = nil, nil, nil
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return resultRecord{}, fault.Wrap(fault.Internal, err, "marshal result")
@@ -109,10 +136,10 @@ func toResultRecord(w Write, at time.Time) (resultRecord, error) {
 	rec := resultRecord{PK: resultPK(r.MemberID), SK: resultSK, MemberID: r.MemberID, RunID: r.RunID, Segment: string(r.RFMSegment),
 		Tier: string(r.ValueTier), Stage: string(r.LifecycleStage), SegPK: SegmentKey(r.RFMSegment), SegSK: r.MemberID,
 		Result: string(raw), UpdatedAt: fmtTime(at)}
-	if w.Replaces != nil {
-		prev := *w.Replaces
-		prev.Reasons = segment.Reasons{PurchaseModel: prev.Reasons.PurchaseModel, SpendModel: prev.Reasons.SpendModel}
-		raw, err := json.Marshal(prev)
+	if p := w.Replaces; p != nil {
+		raw, err := json.Marshal(prevRecord{RunID: p.RunID, Segment: string(p.RFMSegment), Tier: string(p.ValueTier), Stage: string(p.LifecycleStage),
+			R: p.RScore, F: p.FScore, M: p.MScore, PAlive: p.PAlive, Expected: p.ExpectedPurchases90d, Order: p.ExpectedOrderValue, CLV: p.CLV12m,
+			Purchase: string(p.Reasons.PurchaseModel), Spend: string(p.Reasons.SpendModel)})
 		if err != nil {
 			return resultRecord{}, fault.Wrap(fault.Internal, err, "marshal result")
 		}
@@ -131,17 +158,45 @@ func decodeStored(item map[string]types.AttributeValue) (StoredResult, error) {
 		return StoredResult{}, fault.Wrap(fault.Internal, err, "decode result of %s", rec.MemberID)
 	}
 	if rec.Prev != "" {
-		r.Previous = &segment.Result{}
-		if err := json.Unmarshal([]byte(rec.Prev), r.Previous); err != nil {
+		var p prevRecord
+		if err := json.Unmarshal([]byte(rec.Prev), &p); err != nil {
 			return StoredResult{}, fault.Wrap(fault.Internal, err, "decode previous result of %s", rec.MemberID)
+		}
+		r.Previous = &segment.Result{RunID: p.RunID, MemberID: rec.MemberID, RScore: p.R, FScore: p.F, MScore: p.M,
+			RFMSegment: segment.Segment(p.Segment), ValueTier: segment.Tier(p.Tier), LifecycleStage: segment.Stage(p.Stage),
+			PAlive: p.PAlive, ChurnRisk: 1 - p.PAlive, ExpectedPurchases90d: p.Expected, ExpectedOrderValue: p.Order, CLV12m: p.CLV,
+			Reasons: segment.Reasons{PurchaseModel: segment.Model(p.Purchase), SpendModel: segment.Model(p.Spend)}}
+		if r.Previous.LifecycleStage == segment.StagePotential {
+			r.Previous.ChurnRisk = 0
 		}
 	}
 	return r, nil
 }
 
-func decodeResult(item map[string]types.AttributeValue) (segment.Result, error) {
-	r, err := decodeStored(item)
-	return r.Result, err
+// withCuts puts the run's cut points back into a buyer's reasons, from the
+// plan of the run that wrote the result (cached: a plan never changes).
+func (s *SegmentationStore) withCuts(ctx context.Context, r *segment.Result) error {
+	if r.RScore == 0 {
+		return nil // no purchase: no cut points in the reasons
+	}
+	day, ok := strings.CutPrefix(r.RunID, segment.SweepKind+"-")
+	if !ok {
+		return fault.New(fault.Internal, "result of %s names no segmentation run (%q)", r.MemberID, r.RunID)
+	}
+	cached, ok := s.plans.Load(day)
+	if !ok {
+		p, err := s.Plan(ctx, day)
+		if fault.Is(err, fault.NotFound) {
+			return fault.Wrap(fault.Internal, err, "result of %s: the plan of its run is missing", r.MemberID)
+		}
+		if err != nil {
+			return err
+		}
+		cached, _ = s.plans.LoadOrStore(day, p)
+	}
+	cuts := &cached.(*segment.Plan).Cuts
+	r.Reasons.RecencyCuts, r.Reasons.FrequencyCuts, r.Reasons.MonetaryCuts = &cuts.Recency, &cuts.Frequency, &cuts.Monetary
+	return nil
 }
 
 // Result reads a member's result (fault.NotFound when there is none).
@@ -153,15 +208,23 @@ func (s *SegmentationStore) Result(ctx context.Context, memberID string) (segmen
 	if out.Item == nil {
 		return segment.Result{}, fault.New(fault.NotFound, "member %s has no segmentation result", memberID)
 	}
-	return decodeResult(out.Item)
+	r, err := decodeStored(out.Item)
+	if err != nil {
+		return segment.Result{}, err
+	}
+	return r.Result, s.withCuts(ctx, &r.Result)
 }
 
-// Results reads the stored results of members (strongly consistent, 100
-// keys per BatchGetItem); members without one are absent from the map.
+// Results reads the stored results of members (100 keys per
+// BatchGetItem); members without one are absent from the map.
 func (s *SegmentationStore) Results(ctx context.Context, ids []string) (map[string]StoredResult, error) {
 	out := make(map[string]StoredResult, len(ids))
+	// Eventually consistent (half the read units) is safe: a page redone
+	// after its writes committed sees either its own write (and decides
+	// against StoredResult.Previous) or the result from before the run, as
+	// the first attempt did — the same tally, writes and events either way.
 	err := batchGet(ctx, s.Client, s.Table, ids, func(id string) map[string]types.AttributeValue { return key(resultPK(id), resultSK) },
-		"", nil, "read results", func(item map[string]types.AttributeValue) error {
+		false, "", nil, "read results", func(item map[string]types.AttributeValue) error {
 			r, err := decodeStored(item)
 			if err != nil {
 				return err
@@ -173,9 +236,10 @@ func (s *SegmentationStore) Results(ctx context.Context, ids []string) (map[stri
 }
 
 // batchGet reads the items of ids by key, 100 per BatchGetItem, retrying
-// unprocessed keys, and visits each item found.
+// unprocessed keys, and visits each item found. consistent asks for
+// strongly consistent reads (twice the read units).
 func batchGet(ctx context.Context, c *dynamodb.Client, table string, ids []string, keyOf func(string) map[string]types.AttributeValue,
-	projection string, names map[string]string, what string, visit func(map[string]types.AttributeValue) error) error {
+	consistent bool, projection string, names map[string]string, what string, visit func(map[string]types.AttributeValue) error) error {
 	for start := 0; start < len(ids); start += 100 {
 		keys := make([]map[string]types.AttributeValue, 0, 100)
 		seen := map[string]bool{}
@@ -185,7 +249,7 @@ func batchGet(ctx context.Context, c *dynamodb.Client, table string, ids []strin
 				keys = append(keys, keyOf(id))
 			}
 		}
-		ka := types.KeysAndAttributes{Keys: keys, ConsistentRead: aws.Bool(true)}
+		ka := types.KeysAndAttributes{Keys: keys, ConsistentRead: aws.Bool(consistent)}
 		if projection != "" {
 			ka.ProjectionExpression = aws.String(projection)
 			ka.ExpressionAttributeNames = names
@@ -338,11 +402,14 @@ func (s *SegmentationStore) SegmentMembers(ctx context.Context, seg segment.Segm
 			return nil, "", translate(err, "list segment members")
 		}
 		for _, item := range page.Items {
-			r, err := decodeResult(item)
+			r, err := decodeStored(item)
 			if err != nil {
 				return nil, "", err
 			}
-			out = append(out, r)
+			if err := s.withCuts(ctx, &r.Result); err != nil {
+				return nil, "", err
+			}
+			out = append(out, r.Result)
 		}
 		if len(page.LastEvaluatedKey) == 0 {
 			return out, "", nil

@@ -62,32 +62,54 @@ type MemberStatsReader struct {
 
 var _ sweep.PageReader[MemberStats] = (*MemberStatsReader)(nil)
 
-// ReadPage implements sweep.PageReader.
+// ReadPage implements sweep.PageReader. A page is up to p.Limit members
+// read by as many Scan calls as it takes (each returns at most 1 MB): the
+// sweep checkpoints once per page, and a segmentation checkpoint carries a
+// partial of some hundred kilobytes, so fewer, larger pages write far less.
 func (r *MemberStatsReader) ReadPage(ctx context.Context, p sweep.Page) ([]MemberStats, string, error) {
-	in := &dynamodb.ScanInput{
-		TableName: aws.String(r.Members), Segment: aws.Int32(int32(p.Segment)), TotalSegments: aws.Int32(int32(p.TotalSegments)),
-		FilterExpression:          aws.String("sk = :profile"),
-		ProjectionExpression:      aws.String("pk, sk, id, #status, consents, created_at"),
-		ExpressionAttributeNames:  map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":profile": str("PROFILE")},
-	}
-	if p.Limit > 0 {
-		in.Limit = aws.Int32(p.Limit)
-	}
-	if p.Cursor != "" {
-		start, err := decodeCursor(p.Cursor)
+	cursor := p.Cursor
+	var raw []map[string]types.AttributeValue
+	for {
+		in := &dynamodb.ScanInput{
+			TableName: aws.String(r.Members), Segment: aws.Int32(int32(p.Segment)), TotalSegments: aws.Int32(int32(p.TotalSegments)),
+			FilterExpression:          aws.String("sk = :profile"),
+			ProjectionExpression:      aws.String("pk, sk, id, #status, consents, created_at"),
+			ExpressionAttributeNames:  map[string]string{"#status": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":profile": str("PROFILE")},
+		}
+		if p.Limit > 0 {
+			// Limit counts items evaluated, other items of the table too:
+			// ask for what is missing, at least a hundred.
+			in.Limit = aws.Int32(max(p.Limit-int32(len(raw)), 100))
+		}
+		if cursor != "" {
+			start, err := decodeCursor(cursor)
+			if err != nil {
+				return nil, "", err
+			}
+			in.ExclusiveStartKey = start
+		}
+		out, err := r.Client.Scan(ctx, in)
 		if err != nil {
+			return nil, "", translate(err, "scan members")
+		}
+		raw = append(raw, out.Items...)
+		if cursor, err = encodeCursor(out.LastEvaluatedKey); err != nil {
 			return nil, "", err
 		}
-		in.ExclusiveStartKey = start
+		if cursor == "" || p.Limit <= 0 || int32(len(raw)) >= p.Limit {
+			break
+		}
 	}
-	out, err := r.Client.Scan(ctx, in)
-	if err != nil {
-		return nil, "", translate(err, "scan members")
-	}
+	items, err := r.join(ctx, raw)
+	return items, cursor, err
+}
+
+// join decodes scanned profiles and fetches their points statistics.
+func (r *MemberStatsReader) join(ctx context.Context, raw []map[string]types.AttributeValue) ([]MemberStats, error) {
 	var recs []memberScanRecord
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
-		return nil, "", fault.Wrap(fault.Internal, err, "unmarshal members")
+	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "unmarshal members")
 	}
 	items := make([]MemberStats, 0, len(recs))
 	index := map[string]int{}
@@ -108,8 +130,10 @@ func (r *MemberStatsReader) ReadPage(ctx context.Context, p sweep.Page) ([]Membe
 		}
 		items = append(items, m)
 	}
-	err = batchGet(ctx, r.Client, r.Points, ids, func(id string) map[string]types.AttributeValue { return key(accountPK(id), "ACCOUNT") },
-		"member_id, #state", map[string]string{"#state": "state"}, "read points statistics", func(item map[string]types.AttributeValue) error {
+	// Eventually consistent (half the read units): statistics a moment old
+	// are as good as the scan's own snapshot of the members.
+	err := batchGet(ctx, r.Client, r.Points, ids, func(id string) map[string]types.AttributeValue { return key(accountPK(id), "ACCOUNT") },
+		false, "member_id, #state", map[string]string{"#state": "state"}, "read points statistics", func(item map[string]types.AttributeValue) error {
 			var rec accountStatsRecord
 			if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
 				return fault.Wrap(fault.Internal, err, "unmarshal account")
@@ -124,13 +148,9 @@ func (r *MemberStatsReader) ReadPage(ctx context.Context, p sweep.Page) ([]Membe
 			return nil
 		})
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	next, err := encodeCursor(out.LastEvaluatedKey)
-	if err != nil {
-		return nil, "", err
-	}
-	return items, next, nil
+	return items, nil
 }
 
 // statsOf decodes the statistics from an account's compressed state.

@@ -76,6 +76,9 @@ type SurveyStore struct {
 	// Zone is the brand's time zone: cells are kept by its local days.
 	Zone *time.Location
 	Now  func() time.Time
+	// Cells, when set, caches the cells of closed periods that scores
+	// queries read (see SurveyCellCache).
+	Cells *SurveyCellCache
 }
 
 func (s *SurveyStore) now() time.Time {
@@ -377,6 +380,9 @@ func (s *SurveyStore) CreateSurvey(ctx context.Context, d survey.Definition) err
 		return err
 	}
 	if err := t.put("version", surveyVersionRecord{PK: surveyPK(d.ID), SK: surveyVersionSK(1), Version: 1, Definition: string(raw)}, "attribute_not_exists(pk)", nil); err != nil {
+		return err
+	}
+	if err := registryPut(t, d); err != nil {
 		return err
 	}
 	err = s.commit(ctx, t, "create survey")
@@ -948,12 +954,28 @@ func (s *SurveyStore) LoadScores(ctx context.Context, history []survey.Definitio
 		channel = survey.All
 	}
 	var spans []cellSpan
-	addSpans := func(k survey.SeriesKey, only string) {
-		if len(months) > 0 {
-			spans = append(spans, cellSpan{k, "M#" + months[0].String(), "M#" + months[len(months)-1].String() + "#~", only})
+	// With a cell cache, closed months and days are read in spans of their
+	// own, which the cache can keep (see SurveyCellCache).
+	closedMonths, closedDays := 0, 0
+	if s.Cells != nil {
+		now := s.now()
+		for closedMonths < len(months) && spanClosed(cellSpan{to: "M#" + months[closedMonths].String() + "#~"}, now, s.zone()) {
+			closedMonths++
 		}
-		for _, run := range dayRuns(days) {
-			spans = append(spans, cellSpan{k, "D#" + run[0].String(), "D#" + run[1].String() + "#~", only})
+		for closedDays < len(days) && spanClosed(cellSpan{to: "D#" + days[closedDays].String() + "#~"}, now, s.zone()) {
+			closedDays++
+		}
+	}
+	addSpans := func(k survey.SeriesKey, only string) {
+		for _, ms := range [][]survey.Month{months[:closedMonths], months[closedMonths:]} {
+			if len(ms) > 0 {
+				spans = append(spans, cellSpan{k, "M#" + ms[0].String(), "M#" + ms[len(ms)-1].String() + "#~", only})
+			}
+		}
+		for _, ds := range [][]survey.Day{days[:closedDays], days[closedDays:]} {
+			for _, run := range dayRuns(ds) {
+				spans = append(spans, cellSpan{k, "D#" + run[0].String(), "D#" + run[1].String() + "#~", only})
+			}
 		}
 	}
 	// Without a store set, scores, drivers, trend and change read the
@@ -995,7 +1017,7 @@ func (s *SurveyStore) LoadScores(ctx context.Context, history []survey.Definitio
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			items, err := s.queryCells(ctx, sp, byVersion[sp.series.Version])
+			items, err := s.cachedCells(ctx, sp, byVersion[sp.series.Version])
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -1102,6 +1124,24 @@ func dayRuns(days []survey.Day) [][2]survey.Day {
 		out = append(out, [2]survey.Day{d, d})
 	}
 	return out
+}
+
+// cachedCells reads a span's cells, from the cell cache when the span is
+// closed and cached.
+func (s *SurveyStore) cachedCells(ctx context.Context, sp cellSpan, d survey.Definition) ([]map[string]types.AttributeValue, error) {
+	now := s.now()
+	if s.Cells == nil || !spanClosed(sp, now, s.zone()) {
+		return s.queryCells(ctx, sp, d)
+	}
+	key := spanKey(s.Table, sp)
+	if items, ok := s.Cells.get(key, now); ok {
+		return items, nil
+	}
+	items, err := s.queryCells(ctx, sp, d)
+	if err == nil {
+		s.Cells.put(key, items, now)
+	}
+	return items, err
 }
 
 func (s *SurveyStore) queryCells(ctx context.Context, sp cellSpan, d survey.Definition) ([]map[string]types.AttributeValue, error) {

@@ -565,6 +565,8 @@ func TestSurveyScoresThroughStoreEqualRecomputation(t *testing.T) {
 	if err != nil || len(stored) != 2 {
 		t.Fatalf("history: %d, %v", len(stored), err)
 	}
+	cached := surveyStore(t, "Asia/Kathmandu")
+	cached.Cells = dynamo.NewSurveyCellCache(time.Hour, 10000)
 	queries := []map[string]string{
 		{"from": "2025-11-01", "to": "2027-01-01"},
 		{"from": "2026-01-01", "to": "2027-01-01", "granularity": "week"},
@@ -587,6 +589,16 @@ func TestSurveyScoresThroughStoreEqualRecomputation(t *testing.T) {
 		exp, _ := json.Marshal(want.Report(hist, q))
 		if string(got) != string(exp) {
 			t.Errorf("%v: the report through the store differs\n got: %s\nwant: %s", p, got, exp)
+		}
+		// The same through a store with a cell cache, cold and warm.
+		for _, pass := range []string{"cold", "warm"} {
+			cagg, err := cached.LoadScores(ctx, stored, q)
+			if err != nil {
+				t.Fatalf("%v: cached load: %v", p, err)
+			}
+			if got, _ := json.Marshal(cagg.Report(stored, q)); string(got) != string(exp) {
+				t.Errorf("%v: the report through the cell cache (%s) differs\n got: %s\nwant: %s", p, pass, got, exp)
+			}
 		}
 		// The headline's n, counted straight from the raw responses.
 		vs := survey.Versions(stored, q.Question, q.Version, q.Across)

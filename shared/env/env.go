@@ -57,6 +57,17 @@ const (
 	SegmentationConfig = "CLIENTELE_SEGMENTATION_CONFIG"
 )
 
+// Survey functions' variables.
+const (
+	// SurveyInvitations is the survey invitation policy as JSON (see
+	// survey.ParseInvitationPolicy).
+	SurveyInvitations = "CLIENTELE_SURVEY_INVITATIONS"
+)
+
+// BucketVar is the variable that carries the physical name of a logical
+// bucket.
+func BucketVar(bucket string) string { return "CLIENTELE_BUCKET_" + upperSnake(bucket) }
+
 // TableVar is the variable that carries the physical name of a logical table.
 func TableVar(table string) string { return "CLIENTELE_TABLE_" + upperSnake(table) }
 

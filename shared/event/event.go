@@ -187,3 +187,33 @@ type SegmentChanged struct {
 	Reason string    `json:"reason"`
 	At     time.Time `json:"at"`
 }
+
+// Survey event types. "survey.response_submitted" carries a
+// survey.Submission from surveys-api to surveys-worker (the response's
+// answers, text included: the queue is the survey domain's own).
+const (
+	TypeSurveyResponseSubmitted = "survey.response_submitted"
+	TypeSurveyInvitation        = "survey.invitation"
+)
+
+// SurveyInvitation is the data of "survey.invitation": the brand's
+// messaging integration sends the member a link carrying Token, through
+// Channel, not before SendAfter. The token is the link's credential
+// (signed, single-use, expiring at ExpiresAt); the event carries no other
+// personal data.
+type SurveyInvitation struct {
+	// InvitationID is unique per occasion and survey; a redelivered event
+	// keeps it.
+	InvitationID string `json:"invitation_id"`
+	SurveyID     string `json:"survey_id"`
+	MemberID     string `json:"member_id"`
+	OrderID      string `json:"order_id,omitempty"`
+	Store        string `json:"store,omitempty"`
+	// Trigger is what occasioned it: "purchase" or "case_resolved".
+	Trigger string `json:"trigger"`
+	// Channel is the contact channel: email, sms or push.
+	Channel   string    `json:"channel"`
+	Token     string    `json:"token"`
+	SendAfter time.Time `json:"send_after"`
+	ExpiresAt time.Time `json:"expires_at"`
+}

@@ -36,6 +36,10 @@ type Claims struct {
 	Survey string `json:"s"`
 	Member string `json:"m"`
 	Order  string `json:"o,omitempty"`
+	// Store and Channel are where the invitation's occasion happened (the
+	// purchase, the resolved case): the response is counted there.
+	Store   string `json:"st,omitempty"`
+	Channel string `json:"ch,omitempty"`
 	// Nonce makes the token single-use: the store records it with the
 	// response, in the same transaction, and refuses a second use.
 	Nonce string `json:"n"`
@@ -74,7 +78,14 @@ func NewSigner(current string, keys map[string][]byte) (*Signer, error) {
 // Issue returns a token bound to survey, member and order (order may be
 // empty), valid for ttl from now, with a fresh random nonce.
 func (s *Signer) Issue(survey, member, order string, now time.Time, ttl time.Duration) (string, Claims, error) {
-	if survey == "" || member == "" {
+	return s.IssueFor(Claims{Survey: survey, Member: member, Order: order}, now, ttl)
+}
+
+// IssueFor returns a token bound to the survey, member, order, store and
+// channel of c, valid for ttl from now, with a fresh random nonce (c's
+// Nonce, Expires and Key are set here).
+func (s *Signer) IssueFor(c Claims, now time.Time, ttl time.Duration) (string, Claims, error) {
+	if c.Survey == "" || c.Member == "" {
 		return "", Claims{}, fault.New(fault.Internal, "a link token needs a survey and a member")
 	}
 	if ttl <= 0 || ttl > MaxTokenTTL {
@@ -84,8 +95,7 @@ func (s *Signer) Issue(survey, member, order string, now time.Time, ttl time.Dur
 	if _, err := rand.Read(nonce); err != nil {
 		return "", Claims{}, fault.Wrap(fault.Internal, err, "no randomness for a nonce")
 	}
-	c := Claims{Survey: survey, Member: member, Order: order, Nonce: base64.RawURLEncoding.EncodeToString(nonce),
-		Expires: now.Add(ttl).Unix(), Key: s.current}
+	c.Nonce, c.Expires, c.Key = base64.RawURLEncoding.EncodeToString(nonce), now.Add(ttl).Unix(), s.current
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", Claims{}, fault.Wrap(fault.Internal, err, "encoding claims")
@@ -157,4 +167,21 @@ func (s *Signer) Verify(token string, now time.Time, want Expect) (Claims, error
 		return Claims{}, tokenError(fault.Forbidden, "issued for another order")
 	}
 	return c, nil
+}
+
+// LinkKeyID names the link-signing key derived from the deployment's HMAC
+// key (LinkSigner).
+const LinkKeyID = "h1"
+
+// LinkSigner returns the signer the survey functions share: its one key is
+// HMAC-SHA256(hmacKey, "clientele survey link tokens v1"), so link tokens
+// are signed with a key of their own, never the HMAC key itself, and every
+// function given the HMAC key derives the same one.
+func LinkSigner(hmacKey string) (*Signer, error) {
+	if len(hmacKey) < MinKeyBytes {
+		return nil, fmt.Errorf("survey: the HMAC key has %d bytes, want at least %d", len(hmacKey), MinKeyBytes)
+	}
+	m := hmac.New(sha256.New, []byte(hmacKey))
+	m.Write([]byte("clientele survey link tokens v1"))
+	return NewSigner(LinkKeyID, map[string][]byte{LinkKeyID: m.Sum(nil)})
 }

@@ -32,6 +32,11 @@ func TestExportIncludesTheSegmentationResult(t *testing.T) {
 	if err := store.PutResults(context.Background(), []dynamo.Write{{Fresh: &r}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// The cut points come back from the run's plan.
+	plan := &segment.Plan{RunID: r.RunID, Config: segment.DefaultConfig(), Cuts: segment.CutPoints{Recency: cuts, Frequency: cuts, Monetary: cuts}}
+	if _, err := store.SavePlan(context.Background(), "2026-12-01", plan); err != nil {
+		t.Fatal(err)
+	}
 	exp = f.do(t, call{method: "GET", route: "/v1/members/{id}/export", path: "/x", pathParams: at, tok: memberToken(m.ID)})
 	var doc struct {
 		Domains struct {

@@ -49,11 +49,13 @@ type Handler struct {
 	Now         func() time.Time
 	// Service names the function in event envelopes.
 	Service string
-	// Feedback is read for exports; nil leaves the feedback section out.
-	Feedback FeedbackCases
 
 	// Segmentation is read for exports; nil leaves the segmentation section out.
 	Segmentation SegmentationReader
+	// Feedback is read for exports; nil leaves the feedback section out.
+	Feedback FeedbackCases
+	// Surveys is read for exports; nil leaves the surveys section out.
+	Surveys SurveyAnswers
 }
 
 // Router maps the members routes to their handlers. Each route states the
@@ -322,13 +324,6 @@ func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response
 			domains["points"] = px
 		}
 	}
-	if h.Feedback != nil {
-		if fx, err := h.feedbackExport(ctx, id); err != nil {
-			return apigw.Response{}, err
-		} else if fx != nil {
-			domains["feedback"] = fx
-		}
-	}
 	if h.Segmentation != nil {
 		sx, err := h.segmentationExport(ctx, id)
 		if err != nil {
@@ -337,6 +332,16 @@ func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response
 		if sx != nil {
 			domains["segmentation"] = sx
 		}
+	}
+	if h.Feedback != nil {
+		if fx, err := h.feedbackExport(ctx, id); err != nil {
+			return apigw.Response{}, err
+		} else if fx != nil {
+			domains["feedback"] = fx
+		}
+	}
+	if err := h.surveysSection(ctx, id, domains); err != nil {
+		return apigw.Response{}, err
 	}
 	h.Log.InfoContext(ctx, "member exported", "member_id", id)
 	return apigw.JSON(http.StatusOK, Export{

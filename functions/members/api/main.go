@@ -68,10 +68,15 @@ func newHandler(ctx context.Context) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	surveysTable, err := env.Lookup(env.TableVar("surveys"))
+	if err != nil {
+		return nil, err
+	}
 	var idem idempotency.Store = &dynamo.IdempotencyStore{Client: db, Table: table}
 	return &Handler{
 		Points:      &dynamo.PointsStore{Client: db, Table: pointsTable, Policy: policy},
 		Feedback:    &dynamo.FeedbackStore{Client: db, Table: feedbackTable},
+		Surveys:     &dynamo.SurveyStore{Client: db, Table: surveysTable},
 		Members:     &dynamo.MemberStore{Client: db, Table: table, Key: []byte(key)},
 		Idempotency: idem,
 		Outbox:      &dynamo.Outbox{Client: db, Table: table},

@@ -1,10 +1,14 @@
-// Command points-nightly is the points ledger's daily run: it releases
-// matured pending points, expires lots, warns of expiry, evaluates tier
-// downgrades and grants birthday bonuses, once per member per day.
+// Command points-nightly is the points ledger's daily run, on the sweep
+// engine: its schedule starts the day's run (the brand's local day) and
+// fans it out as scan segments on the points-nightly-sweep queue, which
+// feeds the same function; each segment releases matured pending points,
+// expires lots, warns of expiry, evaluates tier downgrades and grants
+// birthday bonuses, once per member per day. See docs/sweep.md.
 package main
 
 import (
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -14,9 +18,23 @@ import (
 	"clientele/shared/metrics"
 	"clientele/shared/points"
 	"clientele/shared/queue"
+	"clientele/shared/sweep"
+	"clientele/shared/sweepsqs"
 )
 
 const service = "points-nightly"
+
+// sweepQueue is the queue of the nightly run's segment messages.
+const sweepQueue = "points-nightly-sweep"
+
+// sweepConfig is the nightly run's fan-out: one segment per 200 000 items
+// of the points table (accounts, entries, orders and markers: the scan
+// reads them all), 1 to 64 segments; a run not finished 2 h 30 min after
+// its start fails (the 04:00 check) and can be resumed.
+func sweepConfig(zone *time.Location) sweep.Config {
+	return sweep.Config{Kind: SweepKind, ItemsPerSegment: 200_000, MinSegments: 1, MaxSegments: 64, PageSize: 500,
+		Timeout: 150 * time.Minute, Zone: zone, Reserve: 45 * time.Second}
+}
 
 func main() {
 	log := logging.New(os.Stdout, service)
@@ -26,7 +44,8 @@ func main() {
 		os.Exit(1)
 	}
 	n.Log = log
-	lambda.Start(withMetrics(n.Handle, metrics.FromEnv(os.Stdout, service), log))
+	n.Metrics = metrics.FromEnv(os.Stdout, service)
+	lambda.Start(n.Handle)
 }
 
 func newNightly() (*Nightly, error) {
@@ -43,6 +62,10 @@ func newNightly() (*Nightly, error) {
 		return nil, err
 	}
 	if policy.Zone, err = env.Location(); err != nil {
+		return nil, err
+	}
+	segmentsURL, err := env.Lookup(env.QueueURLVar(sweepQueue))
+	if err != nil {
 		return nil, err
 	}
 	routes, err := queue.RoutesFromEnv()
@@ -64,5 +87,10 @@ func newNightly() (*Nightly, error) {
 		Publisher: &queue.Publisher{SQS: sqsClient, Routes: routes},
 		Policy:    policy,
 		Service:   service,
+		Runs:      &dynamo.SweepStore{Client: db, Table: table},
+		Segments:  &sweepsqs.SegmentPublisher{SQS: sqsClient, URL: segmentsURL},
+		Accounts:  &dynamo.PointsAccountReader{Client: db, Table: table},
+		Sizer:     &dynamo.TableSizer{Client: db, Table: table},
+		Config:    sweepConfig(policy.Zone),
 	}, nil
 }

@@ -2,7 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/base64"
+	"encoding/json"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +13,7 @@ import (
 
 	"clientele/shared/fault"
 	"clientele/shared/member"
+	"clientele/shared/sweep"
 )
 
 // MemberTable reads birthdays from the members table (read-only: the
@@ -29,12 +31,12 @@ type birthdayRecord struct {
 	Birthday string `dynamodbav:"birthday"`
 }
 
-// Birthdays implements Members. The filter runs on the server and the
+// BirthdayPage implements Members. The filter runs on the server and the
 // projection fetches only the id, status and birthday, so no other
 // personal data leaves the table.
-func (m *MemberTable) Birthdays(ctx context.Context, segment, total int, monthDays []string, visit func(string) error) error {
+func (m *MemberTable) BirthdayPage(ctx context.Context, pg sweep.Page, monthDays []string) ([]string, string, error) {
 	if len(monthDays) == 0 {
-		return nil
+		return nil, "", nil
 	}
 	vals := map[string]types.AttributeValue{
 		":profile": &types.AttributeValueMemberS{Value: "PROFILE"},
@@ -46,7 +48,7 @@ func (m *MemberTable) Birthdays(ctx context.Context, segment, total int, monthDa
 		vals[k] = &types.AttributeValueMemberS{Value: "-" + md}
 		days = append(days, "contains(#b, "+k+")")
 	}
-	p := dynamodb.NewScanPaginator(m.Client, &dynamodb.ScanInput{
+	in := &dynamodb.ScanInput{
 		TableName: aws.String(m.Table),
 		// "YYYY-MM-DD" has "-MM-DD" only at its end, so contains matches
 		// the month and day exactly; the suffix is checked again below.
@@ -54,31 +56,64 @@ func (m *MemberTable) Birthdays(ctx context.Context, segment, total int, monthDa
 		ProjectionExpression:      aws.String("id, #s, #b"),
 		ExpressionAttributeNames:  map[string]string{"#s": "status", "#b": "birthday"},
 		ExpressionAttributeValues: vals,
-		Segment:                   aws.Int32(int32(segment)),
-		TotalSegments:             aws.Int32(int32(total)),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-				return errStop
-			}
-			return fault.Wrap(fault.Unavailable, err, "scan members for birthdays")
-		}
-		for _, it := range page.Items {
-			var r birthdayRecord
-			if err := attributevalue.UnmarshalMap(it, &r); err != nil {
-				return fault.Wrap(fault.Internal, err, "unmarshal member")
-			}
-			if r.ID == "" || r.Status != string(member.Active) || !celebrates(r.Birthday, monthDays) {
-				continue
-			}
-			if err := visit(r.ID); err != nil {
-				return err
-			}
-		}
+		Segment:                   aws.Int32(int32(pg.Segment)),
+		TotalSegments:             aws.Int32(int32(pg.TotalSegments)),
 	}
-	return nil
+	if pg.Limit > 0 {
+		in.Limit = aws.Int32(pg.Limit)
+	}
+	if pg.Cursor != "" {
+		start, err := decodeMemberCursor(pg.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		in.ExclusiveStartKey = start
+	}
+	page, err := m.Client.Scan(ctx, in)
+	if err != nil {
+		return nil, "", fault.Wrap(fault.Unavailable, err, "scan members for birthdays")
+	}
+	var ids []string
+	for _, it := range page.Items {
+		var r birthdayRecord
+		if err := attributevalue.UnmarshalMap(it, &r); err != nil {
+			return nil, "", fault.Wrap(fault.Internal, err, "unmarshal member")
+		}
+		if r.ID == "" || r.Status != string(member.Active) || !celebrates(r.Birthday, monthDays) {
+			continue
+		}
+		ids = append(ids, r.ID)
+	}
+	next, err := encodeMemberCursor(page.LastEvaluatedKey)
+	return ids, next, err
+}
+
+// The members' scan cursor: the LastEvaluatedKey's pk and sk, base64 JSON.
+func encodeMemberCursor(k map[string]types.AttributeValue) (string, error) {
+	if len(k) == 0 {
+		return "", nil
+	}
+	pk, ok1 := k["pk"].(*types.AttributeValueMemberS)
+	sk, ok2 := k["sk"].(*types.AttributeValueMemberS)
+	if !ok1 || !ok2 || len(k) != 2 {
+		return "", fault.New(fault.Internal, "members scan: unexpected key attributes")
+	}
+	c := struct{ PK, SK string }{pk.Value, sk.Value}
+	raw, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+func decodeMemberCursor(s string) (map[string]types.AttributeValue, error) {
+	var c struct{ PK, SK string }
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(raw, &c)
+	}
+	if err != nil || c.PK == "" || c.SK == "" {
+		return nil, fault.New(fault.Invalid, "members scan cursor %q is malformed", s)
+	}
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: c.PK}, "sk": &types.AttributeValueMemberS{Value: c.SK}}, nil
 }
 
 func celebrates(birthday string, monthDays []string) bool {

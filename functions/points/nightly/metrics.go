@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"log/slog"
 
 	"clientele/shared/metrics"
 )
@@ -23,16 +21,13 @@ func runMetrics(r Result) []metrics.Metric {
 	}
 }
 
-// withMetrics emits the run's metrics after every invocation that returns
-// a result.
-func withMetrics(handle func(context.Context, json.RawMessage) (Result, error), w *metrics.Writer, log *slog.Logger) func(context.Context, json.RawMessage) (Result, error) {
-	return func(ctx context.Context, raw json.RawMessage) (Result, error) {
-		r, err := handle(ctx, raw)
-		if err == nil {
-			if merr := w.Emit(map[string]any{"day": r.Day}, runMetrics(r)...); merr != nil {
-				log.ErrorContext(ctx, "run metrics not emitted", "error", merr.Error())
-			}
-		}
-		return r, err
+// emit writes a run's metrics: once when its last segment finishes
+// (complete), and when a check finds it failed (RunCompleted 0).
+func (n *Nightly) emit(ctx context.Context, r Result) {
+	if n.Metrics == nil {
+		return
+	}
+	if err := n.Metrics.Emit(map[string]any{"day": r.Day}, runMetrics(r)...); err != nil {
+		n.Log.ErrorContext(ctx, "run metrics not emitted", "error", err.Error())
 	}
 }

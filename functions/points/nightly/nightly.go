@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,32 +12,36 @@ import (
 	"clientele/shared/event"
 	"clientele/shared/fault"
 	"clientele/shared/logging"
+	"clientele/shared/metrics"
 	"clientele/shared/points"
 	"clientele/shared/queue"
+	"clientele/shared/sweep"
 )
 
 // Ledger is what the nightly run needs of the points store.
 type Ledger interface {
 	// Apply is points.Store's Apply.
 	Apply(ctx context.Context, memberID string, fn func(*points.Account) (points.Change, error), w points.Write) (*points.Account, points.Change, error)
-	// ScanAccounts visits every account of one parallel scan segment.
-	ScanAccounts(ctx context.Context, segment, total int, visit func(*points.Account) error) error
 }
 
 // Members finds whose birthday it is.
 type Members interface {
-	// Birthdays visits the active members of one scan segment whose
-	// birthday's month and day ("03-10") is one of monthDays; Unavailable.
-	Birthdays(ctx context.Context, segment, total int, monthDays []string, visit func(memberID string) error) error
+	// BirthdayPage reads one page of a parallel-scan segment of the members
+	// table (cursor "" for the first page) and returns the active members
+	// among them whose birthday's month and day ("03-10") is one of
+	// monthDays, and the cursor of the next page ("" at the segment's end);
+	// Unavailable.
+	BirthdayPage(ctx context.Context, p sweep.Page, monthDays []string) (ids []string, next string, err error)
 }
 
-// Nightly is the daily run over every points account: it releases matured
+// Nightly is the daily run over every points account, on the sweep engine
+// (kind "points-nightly", one run per local day): it releases matured
 // pending points, expires lots, warns of expiry 30 and 7 days ahead,
 // evaluates downgrades and grants birthday bonuses. An account with work
 // due is done in one transaction that records the day
-// (Account.NightlyDone); one with nothing due is not written. The run is
-// idempotent and restartable: the schedule fires it hourly from 01:00 to
-// 04:00 UTC and each run finishes what the previous one left.
+// (Account.NightlyDone); one with nothing due is not written. Each scan
+// segment checkpoints after every page, so a redelivered segment continues
+// where it stopped and an account already done today is skipped.
 type Nightly struct {
 	Ledger    Ledger
 	Members   Members
@@ -49,20 +52,32 @@ type Nightly struct {
 	Now       func() time.Time
 	// Service names the function in the events it emits.
 	Service string
-	// Segments is the number of parallel scan segments (default 4).
-	Segments int
-	// Margin is how long before the invocation's deadline the run stops
-	// starting work (default 20 s).
-	Margin time.Duration
+
+	// The sweep: run and checkpoint storage, the segment queue, the
+	// accounts' reader, the table's size (for the fan-out) and the
+	// configuration (Kind is set to SweepKind).
+	Runs     sweep.Store
+	Segments sweep.Publisher
+	Accounts sweep.PageReader[*points.Account]
+	Sizer    sweep.Sizer
+	Config   sweep.Config
+	// Metrics receives the run's figures when it completes (nil: none).
+	Metrics *metrics.Writer
+	// Workers is how many accounts of a page are processed at once
+	// (default 8): each is its own transaction.
+	Workers int
+
+	once   sync.Once
+	engine *sweep.Engine[item]
 }
 
-// Result reports one run.
+// Result reports one run: the sum of its segments' results.
 type Result struct {
 	Day string `json:"day"`
-	// Members counts the accounts this run finished for the day.
+	// Members counts the accounts the run finished for the day.
 	Members int `json:"members"`
 	// Idle counts the accounts (among Members) that needed nothing today:
-	// they are not written, so a re-run checks them again, read-only.
+	// they are not written.
 	Idle int `json:"idle"`
 	// Matured counts the pending points that became available.
 	Matured        int64 `json:"matured"`
@@ -72,13 +87,28 @@ type Result struct {
 	Warnings        int `json:"warnings"`
 	Downgrades      int `json:"downgrades"`
 	BirthdayBonuses int `json:"birthday_bonuses"`
-	// SkippedDone counts accounts an earlier run finished today.
+	// SkippedDone counts accounts found already done for the day: a page
+	// redone after a crashed delivery finds its accounts done (they are
+	// counted here, not again in Members).
 	SkippedDone int `json:"skipped_done"`
-	// Failed counts accounts (or birthdays) that could not be processed;
-	// the next run retries them.
+	// Failed counts accounts (or birthdays) that could not be processed
+	// (logged; the run goes on).
 	Failed int `json:"failed"`
-	// Complete is false when the run stopped at its deadline.
+	// Complete is true once every segment finished.
 	Complete bool `json:"complete"`
+}
+
+func (r *Result) add(o Result) {
+	r.Members += o.Members
+	r.Idle += o.Idle
+	r.Matured += o.Matured
+	r.ExpiredEntries += o.ExpiredEntries
+	r.ExpiredPoints += o.ExpiredPoints
+	r.Warnings += o.Warnings
+	r.Downgrades += o.Downgrades
+	r.BirthdayBonuses += o.BirthdayBonuses
+	r.SkippedDone += o.SkippedDone
+	r.Failed += o.Failed
 }
 
 // At most this many expiries and this many warnings go in one transaction
@@ -95,89 +125,13 @@ var horizons = []struct {
 	mark string
 }{{30, "30d"}, {7, "7d"}}
 
-var (
-	errStop = errors.New("deadline near: stopping")
-	errDone = errors.New("already done today")
-)
+var errDone = errors.New("already done today")
 
 func (n *Nightly) now() time.Time {
 	if n.Now != nil {
 		return n.Now().UTC()
 	}
 	return time.Now().UTC()
-}
-
-// Handle runs the nightly job. The payload is the schedule's {"job":"nightly"}.
-func (n *Nightly) Handle(ctx context.Context, raw json.RawMessage) (Result, error) {
-	var in struct {
-		Job string `json:"job"`
-	}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return Result{}, fault.Wrap(fault.Invalid, err, "payload")
-		}
-	}
-	if in.Job != "" && in.Job != "nightly" {
-		return Result{}, fault.New(fault.Invalid, "unknown job %q", in.Job)
-	}
-	margin := n.Margin
-	if margin == 0 {
-		margin = 20 * time.Second
-	}
-	// Work stops margin before the deadline; requests in flight are cut
-	// off at half the margin, so the function itself always returns.
-	work := ctx
-	stopAt := time.Time{}
-	if dl, ok := ctx.Deadline(); ok {
-		stopAt = dl.Add(-margin)
-		var cancel context.CancelFunc
-		work, cancel = context.WithDeadline(ctx, dl.Add(-margin/2))
-		defer cancel()
-	}
-	segs := n.Segments
-	if segs <= 0 {
-		segs = 4
-	}
-	started := n.now()
-	r := &run{n: n, day: started.Format(time.DateOnly), year: started.Year(), stopAt: stopAt,
-		res: Result{Day: started.Format(time.DateOnly)}}
-	var wg sync.WaitGroup
-	errs := make([]error, 2*segs)
-	for seg := range segs {
-		wg.Go(func() {
-			errs[seg] = n.Ledger.ScanAccounts(work, seg, segs, func(a *points.Account) error { return r.account(work, a) })
-		})
-		if n.Members != nil && n.Policy.BirthdayBonus > 0 {
-			wg.Go(func() {
-				errs[segs+seg] = n.Members.Birthdays(work, seg, segs, monthDays(started), func(id string) error { return r.birthday(work, id) })
-			})
-		}
-	}
-	wg.Wait()
-	var stopped bool
-	var failure error
-	for _, err := range errs {
-		switch {
-		case err == nil:
-		case errors.Is(err, errStop) || work.Err() != nil:
-			stopped = true
-		default:
-			failure = errors.Join(failure, err)
-		}
-	}
-	res := r.result()
-	res.Complete = !stopped && failure == nil
-	attrs := []any{"result", res}
-	if failure != nil {
-		n.Log.ErrorContext(ctx, "nightly run failed", append(attrs, "error", failure.Error())...)
-		return res, failure
-	}
-	if res.Failed > 0 {
-		n.Log.ErrorContext(ctx, "nightly run left accounts for the next run", attrs...)
-		return res, fmt.Errorf("nightly: %d accounts failed; the next run retries them", res.Failed)
-	}
-	n.Log.InfoContext(ctx, "nightly run", attrs...)
-	return res, nil
 }
 
 // monthDays lists the birthdays celebrated on day t: its own month-day, and
@@ -190,20 +144,13 @@ func monthDays(t time.Time) []string {
 	return []string{md}
 }
 
-// run is one invocation's shared state.
+// run is the state of one page's processing.
 type run struct {
-	n      *Nightly
-	day    string
-	year   int
-	stopAt time.Time
-	mu     sync.Mutex
-	res    Result
-}
-
-func (r *run) result() Result {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.res
+	n    *Nightly
+	day  string
+	year int
+	mu   sync.Mutex
+	res  Result
 }
 
 func (r *run) count(f func(*Result)) {
@@ -212,8 +159,11 @@ func (r *run) count(f func(*Result)) {
 	f(&r.res)
 }
 
-func (r *run) stopping(ctx context.Context) bool {
-	return ctx.Err() != nil || (!r.stopAt.IsZero() && !time.Now().Before(r.stopAt))
+// retry reports whether err should make the page be redone (the context
+// ended, or the store was unavailable) rather than count the account as
+// failed.
+func retry(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || fault.Is(err, fault.Unavailable)
 }
 
 // step is what one transaction on an account did.
@@ -236,9 +186,6 @@ func (r *run) account(ctx context.Context, snap *points.Account) error {
 	}
 	ctx = logging.WithRequestID(ctx, "nightly:"+r.day+":"+snap.MemberID)
 	for {
-		if r.stopping(ctx) {
-			return errStop
-		}
 		var st step
 		_, ch, err := r.n.Ledger.Apply(ctx, snap.MemberID, func(a *points.Account) (points.Change, error) {
 			st = step{}
@@ -251,8 +198,8 @@ func (r *run) account(ctx context.Context, snap *points.Account) error {
 		case errors.Is(err, errDone):
 			r.count(func(res *Result) { res.SkippedDone++ })
 			return nil
-		case err != nil && ctx.Err() != nil:
-			return errStop
+		case err != nil && retry(ctx, err):
+			return err
 		case err != nil:
 			r.count(func(res *Result) { res.Failed++ })
 			r.n.Log.ErrorContext(ctx, "nightly: account not processed", "member_id", snap.MemberID,
@@ -377,9 +324,6 @@ func (r *run) warn(a *points.Account, now time.Time) ([]event.Envelope, bool, er
 
 // birthday grants the birthday bonus, once per member and year.
 func (r *run) birthday(ctx context.Context, memberID string) error {
-	if r.stopping(ctx) {
-		return errStop
-	}
 	key := fmt.Sprintf("birthday:%s:%d", memberID, r.year)
 	ctx = logging.WithRequestID(ctx, key)
 	_, _, err := r.n.Ledger.Apply(ctx, memberID, func(a *points.Account) (points.Change, error) {
@@ -395,8 +339,8 @@ func (r *run) birthday(ctx context.Context, memberID string) error {
 	case err == nil:
 		r.count(func(res *Result) { res.BirthdayBonuses++ })
 	case errors.Is(err, points.ErrAlreadyApplied):
-	case ctx.Err() != nil:
-		return errStop
+	case retry(ctx, err):
+		return err
 	default:
 		r.count(func(res *Result) { res.Failed++ })
 		r.n.Log.ErrorContext(ctx, "nightly: birthday bonus not granted", "member_id", memberID,

@@ -12,15 +12,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"clientele/shared/dynamo"
 	"clientele/shared/dynamo/dynamotest"
 	"clientele/shared/env"
 	"clientele/shared/event"
+	"clientele/shared/fault"
 	"clientele/shared/logging"
 	"clientele/shared/member"
 	"clientele/shared/points"
+	"clientele/shared/sweep"
 )
 
 // The nightly tests run against DynamoDB Local (or the endpoint in
@@ -101,11 +104,44 @@ type fixture struct {
 	pub     *recorder
 	clock   *clock
 	table   string
+	queue   *segmentQueue
+}
+
+// segmentQueue stands in for the points-nightly-sweep queue.
+type segmentQueue struct {
+	mu   sync.Mutex
+	msgs []sweep.Message
+}
+
+func (q *segmentQueue) PublishSegments(_ context.Context, ms []sweep.Message) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.msgs = append(q.msgs, ms...)
+	return nil
+}
+
+func (q *segmentQueue) pop() (sweep.Message, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.msgs) == 0 {
+		return sweep.Message{}, false
+	}
+	m := q.msgs[0]
+	q.msgs = q.msgs[1:]
+	return m, true
+}
+
+func (q *segmentQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.msgs)
 }
 
 var seq atomic.Int64
 
-func newFixture(t *testing.T) *fixture {
+// newFixture builds a nightly run over fresh tables: three scan segments,
+// pages of four items, so that runs cross segments and pages.
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	suffix := fmt.Sprintf("%d-%d", time.Now().UnixNano(), seq.Add(1))
@@ -119,11 +155,100 @@ func newFixture(t *testing.T) *fixture {
 	policy := points.DefaultPolicy()
 	store := &dynamo.PointsStore{Client: db, Table: pointsTable, Policy: policy, Now: c.Now}
 	pub := &recorder{}
-	n := &Nightly{Ledger: store, Members: &MemberTable{Client: db, Table: membersTable},
-		Outbox: &dynamo.Outbox{Client: db, Table: pointsTable}, Publisher: pub, Policy: policy,
-		Log: logging.New(&lockedBuffer{}, service), Now: c.Now, Service: service}
-	return &fixture{n: n, store: store, members: &dynamo.MemberStore{Client: db, Table: membersTable, Key: []byte("k")},
-		pub: pub, clock: c, table: pointsTable}
+	f := &fixture{store: store, members: &dynamo.MemberStore{Client: db, Table: membersTable, Key: []byte("k")},
+		pub: pub, clock: c, table: pointsTable, queue: &segmentQueue{}}
+	f.n = f.nightly(store, membersTable)
+	return f
+}
+
+// nightly builds the function over the fixture's tables with the given
+// ledger (a test may wrap the store).
+func (f *fixture) nightly(l Ledger, membersTable string) *Nightly {
+	return &Nightly{Ledger: l, Members: &MemberTable{Client: db, Table: membersTable},
+		Outbox: &dynamo.Outbox{Client: db, Table: f.table}, Publisher: f.pub, Policy: f.store.Policy,
+		Log: logging.New(&lockedBuffer{}, service), Now: f.clock.Now, Service: service,
+		Runs: &dynamo.SweepStore{Client: db, Table: f.table}, Segments: f.queue,
+		Accounts: &dynamo.PointsAccountReader{Client: db, Table: f.table},
+		Config:   sweep.Config{Segments: 3, PageSize: 4, Timeout: time.Hour}}
+}
+
+// sqsEventOf is the SQS event the event source mapping delivers for m.
+func sqsEventOf(t testing.TB, m sweep.Message) json.RawMessage {
+	t.Helper()
+	body, _ := json.Marshal(m)
+	raw, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: fmt.Sprintf("msg-%d", seq.Add(1)),
+		Body: string(body), EventSource: "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:points-nightly-sweep"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// deliver hands one segment message to the function as an SQS event and
+// reports whether it succeeded (the message is then deleted).
+func (f *fixture) deliver(t testing.TB, ctx context.Context, n *Nightly, m sweep.Message) bool {
+	t.Helper()
+	out, err := n.Handle(ctx, sqsEventOf(t, m))
+	if err != nil {
+		t.Fatalf("segment %d: %v", m.Segment, err)
+	}
+	return len(out.(events.SQSEventResponse).BatchItemFailures) == 0
+}
+
+// drain delivers the queued segment messages until none is left; a failed
+// delivery is redelivered.
+func (f *fixture) drain(t testing.TB) {
+	t.Helper()
+	for i := 0; ; i++ {
+		m, ok := f.queue.pop()
+		if !ok {
+			return
+		}
+		if i > 1000 {
+			t.Fatal("the segment queue does not drain")
+		}
+		if !f.deliver(t, context.Background(), f.n, m) {
+			f.queue.PublishSegments(context.Background(), []sweep.Message{m})
+		}
+	}
+}
+
+// trigger fires the schedule at time at.
+func (f *fixture) trigger(t testing.TB, at time.Time) Trigger {
+	t.Helper()
+	f.clock.Set(at)
+	out, err := f.n.Handle(context.Background(), json.RawMessage(`{"job":"nightly"}`))
+	if err != nil {
+		t.Fatalf("nightly at %s: %v", at, err)
+	}
+	return out.(Trigger)
+}
+
+// night runs the job at time at: the schedule starts the day's run and
+// the segments are processed until the run is done.
+func (f *fixture) night(t *testing.T, at time.Time) Result {
+	t.Helper()
+	tr := f.trigger(t, at)
+	if !tr.Started || tr.Segments != 3 {
+		t.Fatalf("nightly at %s did not start a run: %+v", at, tr)
+	}
+	f.drain(t)
+	res, err := f.n.Summary(context.Background(), sweep.RunKey{Kind: SweepKind, Day: at.Format(time.DateOnly)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Complete || res.Day != at.Format(time.DateOnly) {
+		t.Fatalf("nightly at %s: %+v", at, res)
+	}
+	return res
+}
+
+// again fires the schedule once more the same day: it starts nothing.
+func (f *fixture) again(t *testing.T, at time.Time) {
+	t.Helper()
+	if tr := f.trigger(t, at); tr.Started || tr.Status != sweep.Succeeded || f.queue.len() != 0 {
+		t.Errorf("a second trigger at %s: %+v, %d messages", at, tr, f.queue.len())
+	}
 }
 
 // apply changes an account at time at, as another function would.
@@ -146,20 +271,6 @@ func (f *fixture) grant(t *testing.T, id string, at time.Time, amount int64) {
 		}
 		return []points.Entry{e}
 	})
-}
-
-// night runs the job at time at.
-func (f *fixture) night(t *testing.T, at time.Time) Result {
-	t.Helper()
-	f.clock.Set(at)
-	res, err := f.n.Handle(context.Background(), json.RawMessage(`{"job":"nightly"}`))
-	if err != nil {
-		t.Fatalf("nightly at %s: %v", at, err)
-	}
-	if !res.Complete || res.Day != at.Format(time.DateOnly) {
-		t.Fatalf("nightly at %s: %+v", at, res)
-	}
-	return res
 }
 
 func (f *fixture) account(t *testing.T, id string) *points.Account {
@@ -210,11 +321,9 @@ func TestPendingPointsMatureAfterTheReturnWindow(t *testing.T) {
 	if before.Pending != 0 || before.Available != 179 {
 		t.Errorf("after the window: %+v", before)
 	}
-	// The hourly re-runs of the same day change nothing.
+	// The hourly triggers of the same day start nothing.
 	for _, h := range []int{2, 3, 4} {
-		if res := f.night(t, day("2026-03-25", h)); res.SkippedDone != 1 || res.Members != 0 || res.Matured != 0 {
-			t.Errorf("re-run at %02d:00: %+v", h, res)
-		}
+		f.again(t, day("2026-03-25", h))
 	}
 	if after := f.account(t, "m1"); after.Version != before.Version {
 		t.Errorf("a re-run wrote the account: version %d → %d", before.Version, after.Version)
@@ -266,10 +375,8 @@ func TestExpiryWarnsOnceAtThirtyAndSevenDaysThenExpires(t *testing.T) {
 		if !slices.Equal(got, w.warnings) || res.Warnings != len(w.warnings) || res.ExpiredEntries != w.expired {
 			t.Errorf("%s: warnings %v (%d) expired %d, want %v and %d expired", w.day, got, res.Warnings, res.ExpiredEntries, w.warnings, w.expired)
 		}
-		// A second run the same day changes nothing.
-		if again := f.night(t, day(w.day, 3)); again.Warnings != 0 || again.ExpiredEntries != 0 || again.SkippedDone+again.Idle != 1 {
-			t.Errorf("%s re-run: %+v", w.day, again)
-		}
+		// A second trigger the same day changes nothing.
+		f.again(t, day(w.day, 3))
 		if evs := f.pub.expiring(t); len(evs) != 0 {
 			t.Errorf("%s re-run published %d warnings", w.day, len(evs))
 		}
@@ -357,8 +464,9 @@ func TestDowngradeOneStepAfterGrace(t *testing.T) {
 		if a.Tier != s.tier || res.Downgrades != s.down {
 			t.Errorf("%s: tier %s, %d downgrades; want %s, %d", s.day, a.Tier, res.Downgrades, s.tier, s.down)
 		}
-		if again := f.night(t, day(s.day, 2)); again.Downgrades != 0 {
-			t.Errorf("%s: a re-run downgraded again", s.day)
+		f.again(t, day(s.day, 2))
+		if a := f.account(t, "m1"); a.Tier != s.tier {
+			t.Errorf("%s: a second trigger changed the tier to %s", s.day, a.Tier)
 		}
 	}
 	a := f.account(t, "m1")
@@ -420,7 +528,6 @@ func TestBirthdayBonusOncePerYear(t *testing.T) {
 		bonuses int
 	}{
 		{day("2026-03-10", 1), 1},
-		{day("2026-03-10", 2), 0}, // same day
 		{day("2026-03-11", 1), 1}, // the other member
 		{day("2027-03-10", 1), 1}, // next year again
 		{day("2027-02-28", 1), 1}, // 2027 has no 29 February
@@ -430,6 +537,7 @@ func TestBirthdayBonusOncePerYear(t *testing.T) {
 		if res := f.night(t, run.at); res.BirthdayBonuses != run.bonuses {
 			t.Errorf("%s: %d birthday bonuses, want %d", run.at, res.BirthdayBonuses, run.bonuses)
 		}
+		f.again(t, run.at.Add(time.Hour)) // same day: nothing more
 	}
 	for id, want := range map[string]int64{today: 400, other: 200, gone: 0, leap: 400} {
 		if got := granted(id); got != want {
@@ -438,8 +546,8 @@ func TestBirthdayBonusOncePerYear(t *testing.T) {
 	}
 }
 
-// stopAfter is a Ledger that cancels the run after n Applies, as the
-// Lambda deadline would.
+// stopAfter is a Ledger that cancels the delivery after n Applies, as a
+// crash or the Lambda deadline would.
 type stopAfter struct {
 	Ledger
 	n      atomic.Int64
@@ -453,44 +561,203 @@ func (s *stopAfter) Apply(ctx context.Context, id string, fn func(*points.Accoun
 	return s.Ledger.Apply(ctx, id, fn, w)
 }
 
-func TestRunStoppedEarlyIsFinishedByTheNextRun(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	const members = 24
+// expiring grants members 10 points each that expire on 2026-02-01.
+func (f *fixture) expiring(t *testing.T, members int) []string {
+	t.Helper()
+	var ids []string
 	for i := range members {
-		f.grant(t, fmt.Sprintf("m%02d", i), day("2024-01-05", 9), 10) // expires 2026-02-01
+		id := fmt.Sprintf("m%02d", i)
+		f.grant(t, id, day("2024-01-05", 9), 10)
+		ids = append(ids, id)
 	}
-	f.clock.Set(day("2026-02-01", 1))
+	return ids
+}
 
-	// Close to its deadline, a run starts nothing.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	res, err := f.n.Handle(ctx, nil)
-	if err != nil || res.Complete || res.Members != 0 {
-		t.Fatalf("near the deadline: %+v, %v", res, err)
-	}
-
-	// Stopped after a few members: it returns what it did.
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	stopping := &stopAfter{Ledger: f.store, cancel: cancel}
-	stopping.n.Store(6)
-	n := *f.n
-	n.Ledger = stopping
-	first, err := n.Handle(ctx, json.RawMessage(`{"job":"nightly"}`))
-	if err != nil || first.Complete || first.Members == 0 || first.Members >= members {
-		t.Fatalf("stopped run: %+v, %v", first, err)
-	}
-
-	second := f.night(t, day("2026-02-01", 2))
-	if second.Members+second.SkippedDone != members || second.SkippedDone < first.Members || second.Idle != 0 {
-		t.Errorf("first %+v, second %+v", first, second)
-	}
-	for i := range members {
-		if a := f.account(t, fmt.Sprintf("m%02d", i)); a.NightlyDone != "2026-02-01" || a.Available != 0 {
-			t.Errorf("m%02d not done: %+v", i, a)
+// expiredOnce checks that every member's lot expired exactly once: one
+// expire entry of 10 points, nothing left, the day recorded.
+func (f *fixture) expiredOnce(t *testing.T, ids []string, wantDay string) {
+	t.Helper()
+	for _, id := range ids {
+		a := f.account(t, id)
+		es, err := f.store.AllEntries(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var expired []int64
+		for _, e := range es {
+			if e.Kind == points.Expire {
+				expired = append(expired, e.Amount)
+			}
+		}
+		// Version 1 is the grant; the nightly run writes the account once.
+		if a.NightlyDone != wantDay || a.Available != 0 || !slices.Equal(expired, []int64{-10}) || a.Version != 2 {
+			t.Errorf("%s: nightly done %q, available %d, expiries %v, version %d", id, a.NightlyDone, a.Available, expired, a.Version)
 		}
 	}
+}
+
+// TestKilledDeliveryIsRedeliveredAndFinishes: a segment's delivery killed
+// in the middle of its pages fails (SQS redelivers it); the redelivery
+// continues from the last checkpoint, redoes the unfinished page without
+// processing its finished accounts twice, and misses none.
+func TestKilledDeliveryIsRedeliveredAndFinishes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ids := f.expiring(t, 24)
+	at := day("2026-02-01", 1)
+	if tr := f.trigger(t, at); !tr.Started || f.queue.len() != 3 {
+		t.Fatalf("trigger: %+v, %d messages", tr, f.queue.len())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopping := &stopAfter{Ledger: f.store, cancel: cancel}
+	stopping.n.Store(5)
+	killed := f.nightly(stopping, f.n.Members.(*MemberTable).Table)
+	m, _ := f.queue.pop()
+	if f.deliver(t, ctx, killed, m) {
+		t.Fatal("the killed delivery reported success")
+	}
+	if stopping.n.Load() >= 0 {
+		t.Fatal("the delivery was not killed: its segment has too few accounts")
+	}
+	f.queue.PublishSegments(context.Background(), []sweep.Message{m}) // SQS redelivers it
+	f.drain(t)
+	res, err := f.n.Summary(context.Background(), sweep.RunKey{Kind: SweepKind, Day: "2026-02-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The killed delivery finished some accounts after its last checkpoint:
+	// the redelivery finds them done (skipped), the rest it processes.
+	if !res.Complete || res.Members+res.SkippedDone != len(ids) || res.SkippedDone > 5 || res.Failed != 0 {
+		t.Errorf("summary %+v", res)
+	}
+	f.expiredOnce(t, ids, "2026-02-01")
+	// A redelivery of a finished segment changes nothing.
+	if !f.deliver(t, context.Background(), f.n, m) || f.queue.len() != 0 {
+		t.Error("a late redelivery failed or fanned out again")
+	}
+	f.expiredOnce(t, ids, "2026-02-01")
+}
+
+// TestShortOfTimeADeliveryContinues: a delivery whose invocation is
+// running out of time checkpoints, republishes its message and returns;
+// the next delivery continues where it stopped.
+func TestShortOfTimeADeliveryContinues(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.n.Config.Reserve = time.Hour // every delivery is "short of time" after one page
+	ids := f.expiring(t, 12)
+	f.trigger(t, day("2026-02-01", 1))
+	deliveries := 0
+	for {
+		m, ok := f.queue.pop()
+		if !ok {
+			break
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if !f.deliver(t, ctx, f.n, m) {
+			t.Fatalf("delivery %d failed", deliveries)
+		}
+		cancel()
+		deliveries++
+	}
+	if deliveries <= 3 {
+		t.Errorf("%d deliveries: the segments did not continue across deliveries", deliveries)
+	}
+	res, err := f.n.Summary(context.Background(), sweep.RunKey{Kind: SweepKind, Day: "2026-02-01"})
+	if err != nil || !res.Complete || res.Members != len(ids) || res.SkippedDone != 0 {
+		t.Errorf("summary %+v, %v", res, err)
+	}
+	f.expiredOnce(t, ids, "2026-02-01")
+}
+
+// TestRunPastItsDeadlineFailsAndResumes: segments lost (say, in the DLQ)
+// leave the run running until a trigger past its deadline marks it failed
+// with the missing segments; the resume payload re-enqueues only those.
+func TestRunPastItsDeadlineFailsAndResumes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ids := f.expiring(t, 12)
+	at := day("2026-02-01", 1)
+	f.trigger(t, at)
+	first, _ := f.queue.pop()
+	if !f.deliver(t, context.Background(), f.n, first) {
+		t.Fatal("segment failed")
+	}
+	f.queue.mu.Lock()
+	f.queue.msgs = nil // the other two are lost
+	f.queue.mu.Unlock()
+	if tr := f.trigger(t, at.Add(30*time.Minute)); tr.Status != sweep.Running || tr.Started {
+		t.Errorf("before the deadline: %+v", tr)
+	}
+	tr := f.trigger(t, at.Add(61*time.Minute))
+	want := []int{0, 1, 2}
+	want = slices.DeleteFunc(want, func(s int) bool { return s == first.Segment })
+	if tr.Status != sweep.Failed || !slices.Equal(tr.Missing, want) || f.queue.len() != 0 {
+		t.Fatalf("past the deadline: %+v", tr)
+	}
+	ctx := context.Background()
+	for _, bad := range []string{`{"job":"nightly","resume":"1 Feb"}`, `{"job":"nightly","resume":"2026-02-01","x":1}`} {
+		if _, err := f.n.Handle(ctx, json.RawMessage(bad)); !fault.Is(err, fault.Invalid) {
+			t.Errorf("payload %s: %v", bad, err)
+		}
+	}
+	if _, err := f.n.Handle(ctx, json.RawMessage(`{"job":"nightly","resume":"2026-01-01"}`)); !fault.Is(err, fault.NotFound) {
+		t.Errorf("resuming a day without a run: %v", err)
+	}
+	out, err := f.n.Handle(ctx, json.RawMessage(`{"job":"nightly","resume":"2026-02-01"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := out.(Trigger); !r.Resumed || r.Status != sweep.Running || f.queue.len() != len(want) {
+		t.Fatalf("resume: %+v, %d messages", r, f.queue.len())
+	}
+	f.drain(t)
+	res, err := f.n.Summary(ctx, sweep.RunKey{Kind: SweepKind, Day: "2026-02-01"})
+	if err != nil || !res.Complete || res.Members != len(ids) {
+		t.Errorf("after the resume: %+v, %v", res, err)
+	}
+	f.expiredOnce(t, ids, "2026-02-01")
+	if _, err := f.n.Handle(ctx, json.RawMessage(`{"job":"nightly","resume":"2026-02-01"}`)); !fault.Is(err, fault.Conflict) {
+		t.Errorf("resuming a succeeded run: %v", err)
+	}
+}
+
+// TestTheRunDayIsTheBrandsDay: at 17:00 UTC on 31 January it is 01:00 on
+// 1 February in Shanghai: the run, the accounts' nightly day and the
+// birthdays are those of 1 February.
+func TestTheRunDayIsTheBrandsDay(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.n.Config.Zone = sh
+	f.grant(t, "m1", day("2024-01-05", 9), 10) // expires 2026-02-01 00:00 UTC: a 7-day warning is due
+	born := f.member(t, "1990-02-01", false)
+	eve := f.member(t, "1990-01-31", false)
+	at := time.Date(2026, 1, 31, 17, 0, 0, 0, time.UTC)
+	tr := f.trigger(t, at)
+	if !tr.Started || tr.Run != "points-nightly-2026-02-01" {
+		t.Fatalf("trigger: %+v", tr)
+	}
+	f.drain(t)
+	res, err := f.n.Summary(context.Background(), sweep.RunKey{Kind: SweepKind, Day: "2026-02-01"})
+	if err != nil || !res.Complete || res.BirthdayBonuses != 1 {
+		t.Errorf("summary %+v, %v", res, err)
+	}
+	if a := f.account(t, born); a.Available != f.store.Policy.BirthdayBonus {
+		t.Errorf("born on 1 February: %d points", a.Available)
+	}
+	if _, err := f.store.Account(context.Background(), eve); !fault.Is(err, fault.NotFound) {
+		t.Errorf("born on 31 January got an account: %v", err)
+	}
+	if a := f.account(t, "m1"); a.NightlyDone != "2026-02-01" {
+		t.Errorf("nightly done %q", a.NightlyDone)
+	}
+	// Later the same UTC day is still 1 February there: no second run.
+	f.again(t, at.Add(3*time.Hour))
 }
 
 func TestPayloadIsChecked(t *testing.T) {
@@ -530,6 +797,11 @@ func TestNewNightlyReadsItsEnvironment(t *testing.T) {
 		t.Errorf("missing members table: %v", err)
 	}
 	t.Setenv(env.TableVar("members"), "members")
+	if _, err := newNightly(); err == nil || !strings.Contains(err.Error(), env.QueueURLVar(sweepQueue)) {
+		t.Errorf("missing segment queue: %v", err)
+	}
+	t.Setenv(env.QueueURLVar(sweepQueue), "http://127.0.0.1:1/queue/points-nightly-sweep")
+	t.Setenv(env.TimeZone, "Asia/Shanghai")
 	t.Setenv(env.EventRoutes, "points.expiring=notification-events")
 	t.Setenv(env.QueueURLVar("notification-events"), "http://127.0.0.1:1/queue/notification-events")
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -539,7 +811,7 @@ func TestNewNightlyReadsItsEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n.Policy.BirthdayBonus != 200 || n.Members == nil {
+	if n.Policy.BirthdayBonus != 200 || n.Members == nil || n.Config.Zone.String() != "Asia/Shanghai" || n.Policy.Zone != n.Config.Zone {
 		t.Errorf("nightly = %+v", n)
 	}
 }

@@ -1,10 +1,15 @@
-// Command points-reconcile verifies the points ledger's invariants for one
-// member or for every member and reports the outstanding points liability.
-// It runs weekly on a schedule and can be invoked with {"member_id": "..."}.
+// Command points-reconcile verifies the points ledger's invariants and
+// reports the outstanding points liability: for one member on request
+// ({"member_id": "..."}), or for every member weekly on the sweep engine —
+// its schedule starts the run and fans it out as scan segments on the
+// points-reconcile-sweep queue, which feeds the same function; the
+// segments' partial reports are merged when the last one finishes. See
+// docs/sweep.md.
 package main
 
 import (
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -13,9 +18,23 @@ import (
 	"clientele/shared/logging"
 	"clientele/shared/metrics"
 	"clientele/shared/points"
+	"clientele/shared/queue"
+	"clientele/shared/sweep"
+	"clientele/shared/sweepsqs"
 )
 
 const service = "points-reconcile"
+
+// sweepQueue is the queue of the reconciliation's segment messages.
+const sweepQueue = "points-reconcile-sweep"
+
+// sweepConfig is the reconciliation's fan-out: one segment per 200 000
+// items of the points table, 1 to 64 segments; a run not finished 5 h
+// after its start fails (the last hourly check) and can be resumed.
+func sweepConfig(zone *time.Location) sweep.Config {
+	return sweep.Config{Kind: SweepKind, ItemsPerSegment: 200_000, MinSegments: 1, MaxSegments: 64, PageSize: 500,
+		Timeout: 5 * time.Hour, Zone: zone, Reserve: 45 * time.Second}
+}
 
 func main() {
 	log := logging.New(os.Stdout, service)
@@ -25,7 +44,8 @@ func main() {
 		os.Exit(1)
 	}
 	h.Log = log
-	lambda.Start(withMetrics(h.Handle, metrics.FromEnv(os.Stdout, service), log))
+	h.Metrics = metrics.FromEnv(os.Stdout, service)
+	lambda.Start(h.Handle)
 }
 
 func newHandler() (*Handler, error) {
@@ -37,9 +57,29 @@ func newHandler() (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	zone, err := env.Location()
+	if err != nil {
+		return nil, err
+	}
+	policy.Zone = zone
+	segmentsURL, err := env.Lookup(env.QueueURLVar(sweepQueue))
+	if err != nil {
+		return nil, err
+	}
 	db, err := dynamo.NewClient()
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{Ledger: &dynamo.PointsStore{Client: db, Table: table, Policy: policy}}, nil
+	sqsClient, err := queue.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{
+		Ledger:   &dynamo.PointsStore{Client: db, Table: table, Policy: policy},
+		Runs:     &dynamo.SweepStore{Client: db, Table: table},
+		Segments: &sweepsqs.SegmentPublisher{SQS: sqsClient, URL: segmentsURL},
+		Accounts: &dynamo.PointsAccountReader{Client: db, Table: table},
+		Sizer:    &dynamo.TableSizer{Client: db, Table: table},
+		Config:   sweepConfig(zone),
+	}, nil
 }

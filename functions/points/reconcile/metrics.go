@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"log/slog"
 
 	"clientele/shared/metrics"
 )
@@ -25,16 +23,13 @@ func runMetrics(r Report) []metrics.Metric {
 	}
 }
 
-// withMetrics emits the run's metrics after every invocation that returns
-// a report.
-func withMetrics(handle func(context.Context, json.RawMessage) (Report, error), w *metrics.Writer, log *slog.Logger) func(context.Context, json.RawMessage) (Report, error) {
-	return func(ctx context.Context, raw json.RawMessage) (Report, error) {
-		r, err := handle(ctx, raw)
-		if err == nil {
-			if merr := w.Emit(nil, runMetrics(r)...); merr != nil {
-				log.ErrorContext(ctx, "run metrics not emitted", "error", merr.Error())
-			}
-		}
-		return r, err
+// emit writes a run's metrics: once when its last segment finishes
+// (complete), and when a check finds it failed (RunCompleted 0).
+func (h *Handler) emit(ctx context.Context, r Report) {
+	if h.Metrics == nil {
+		return
+	}
+	if err := h.Metrics.Emit(nil, runMetrics(r)...); err != nil {
+		h.Log.ErrorContext(ctx, "run metrics not emitted", "error", err.Error())
 	}
 }

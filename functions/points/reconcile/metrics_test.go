@@ -14,13 +14,10 @@ import (
 func TestReconcileRunMetrics(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	w := metrics.New(&buf, metrics.Namespace, map[string]string{"service": "points-reconcile"})
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := &Handler{Metrics: metrics.New(&buf, metrics.Namespace, map[string]string{"service": "points-reconcile"}),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	report := Report{MembersChecked: 12, ViolationCount: 3, Liability: Liability{Available: 700, Pending: 50, Debt: 20, Outstanding: 750}, Complete: true}
-	handle := withMetrics(func(context.Context, json.RawMessage) (Report, error) { return report, nil }, w, log)
-	if _, err := handle(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
+	h.emit(context.Background(), report)
 	var record map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &record); err != nil {
 		t.Fatalf("%v: %q", err, buf.String())
@@ -29,5 +26,10 @@ func TestReconcileRunMetrics(t *testing.T) {
 		if record[name] != want {
 			t.Errorf("%s = %v, want %v", name, record[name], want)
 		}
+	}
+	buf.Reset()
+	h.emit(context.Background(), Report{})
+	if err := json.Unmarshal(buf.Bytes(), &record); err != nil || record[metrics.RunCompleted] != 0.0 {
+		t.Errorf("a failed run: %v (%v)", record[metrics.RunCompleted], err)
 	}
 }

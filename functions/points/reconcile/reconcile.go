@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -11,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"clientele/shared/fault"
 	"clientele/shared/points"
 )
 
@@ -21,8 +18,6 @@ type Ledger interface {
 	Account(ctx context.Context, memberID string) (*points.Account, error)
 	// AllEntries returns a member's whole ledger.
 	AllEntries(ctx context.Context, memberID string) ([]points.Entry, error)
-	// ScanAccounts visits every account of one parallel scan segment.
-	ScanAccounts(ctx context.Context, segment, total int, visit func(*points.Account) error) error
 }
 
 // Violation is one broken invariant of one account.
@@ -51,21 +46,37 @@ type Report struct {
 	Liability      Liability   `json:"liability"`
 	// Unsettled lists members whose account changed during every attempt
 	// to read it consistently; they were not verified (run again).
-	Unsettled []string `json:"unsettled,omitempty"`
-	// Complete is false when the run stopped at its deadline.
+	// UnsettledCount counts them all.
+	Unsettled      []string `json:"unsettled,omitempty"`
+	UnsettledCount int      `json:"unsettled_count,omitempty"`
+	// Complete is true once every account was checked (every segment of
+	// the run finished).
 	Complete bool `json:"complete"`
 }
 
 // MaxViolations bounds the violations a report lists (a Lambda response
-// is at most 6 MB); all of them are logged.
+// is at most 6 MB), and the unsettled members; all of them are logged.
 const MaxViolations = 1000
+
+// maxSegmentViolations bounds the violations (and unsettled members) one
+// segment's state lists: the state is rewritten with every page's
+// checkpoint. The counts stay exact.
+const maxSegmentViolations = 100
+
+// add merges another part's report: sums, and the lists up to limit.
+func (r *Report) add(o Report, limit int) {
+	r.MembersChecked += o.MembersChecked
+	r.ViolationCount += o.ViolationCount
+	r.UnsettledCount += o.UnsettledCount
+	r.Liability.Available += o.Liability.Available
+	r.Liability.Pending += o.Liability.Pending
+	r.Liability.Debt += o.Liability.Debt
+	r.Violations = append(r.Violations, o.Violations[:min(len(o.Violations), max(0, limit-len(r.Violations)))]...)
+	r.Unsettled = append(r.Unsettled, o.Unsettled[:min(len(o.Unsettled), max(0, limit-len(r.Unsettled)))]...)
+}
 
 // Options tune a reconciliation.
 type Options struct {
-	// Segments is the number of parallel scan segments (default 4).
-	Segments int
-	// Margin: the run stops this long before ctx's deadline (default 20 s).
-	Margin time.Duration
 	// Recheck is how many times an account that looks broken is read
 	// again for a consistent snapshot before it is reported (default 5).
 	Recheck int
@@ -73,10 +84,8 @@ type Options struct {
 	Log *slog.Logger
 }
 
-var errStop = errors.New("deadline near: stopping")
-
-// Reconcile checks the ledger invariants of one member (memberID != "")
-// or of every member, and sums the outstanding liability:
+// Reconcile checks the ledger invariants of one member and reports its
+// liability:
 //
 //   - the account's own invariants (Account.Check): the balance cache
 //     equals its open lots, nothing negative, no empty or overdrawn lot;
@@ -90,84 +99,44 @@ var errStop = errors.New("deadline near: stopping")
 //
 // An account that looks broken is read again (account, ledger, account:
 // the same version before and after) so that a write racing with the check
-// is not reported. NotFound when the named member has no account.
+// is not reported. NotFound when the member has no account. Every member
+// is checked by the sweep (Handler), segment by segment, with the same
+// checks.
 func Reconcile(ctx context.Context, l Ledger, memberID string) (Report, error) {
 	return ReconcileWith(ctx, l, memberID, Options{})
 }
 
 // ReconcileWith is Reconcile with options.
 func ReconcileWith(ctx context.Context, l Ledger, memberID string, o Options) (Report, error) {
-	if o.Segments <= 0 {
-		o.Segments = 4
+	r := newReconciler(l, o, MaxViolations)
+	a, err := l.Account(ctx, memberID)
+	if err != nil {
+		return Report{}, err
 	}
-	if o.Margin == 0 {
-		o.Margin = 20 * time.Second
+	if err := r.member(ctx, a); err != nil {
+		return Report{}, err
 	}
+	return r.report(true), nil
+}
+
+func newReconciler(l Ledger, o Options, limit int) *reconciler {
 	if o.Recheck <= 0 {
 		o.Recheck = 5
 	}
-	r := &reconciler{l: l, o: o}
-	if dl, ok := ctx.Deadline(); ok {
-		r.stopAt = dl.Add(-o.Margin)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-o.Margin/2))
-		defer cancel()
-	}
-	if memberID != "" {
-		a, err := l.Account(ctx, memberID)
-		if err != nil {
-			return Report{}, err
-		}
-		if err := r.member(ctx, a); err != nil {
-			return Report{}, err
-		}
-		return r.report(true), nil
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, o.Segments)
-	for seg := range o.Segments {
-		wg.Go(func() {
-			errs[seg] = l.ScanAccounts(ctx, seg, o.Segments, func(a *points.Account) error {
-				if r.stopping(ctx) {
-					return errStop
-				}
-				return r.member(ctx, a)
-			})
-		})
-	}
-	wg.Wait()
-	stopped := false
-	var failure error
-	for _, err := range errs {
-		switch {
-		case err == nil:
-		case errors.Is(err, errStop) || ctx.Err() != nil:
-			stopped = true
-		default:
-			failure = errors.Join(failure, err)
-		}
-	}
-	if failure != nil {
-		return r.report(false), failure
-	}
-	return r.report(!stopped), nil
+	return &reconciler{l: l, o: o, limit: limit}
 }
 
+// reconciler accumulates the report of the accounts it checks, listing at
+// most limit violations and unsettled members.
 type reconciler struct {
-	l      Ledger
-	o      Options
-	stopAt time.Time
-	mu     sync.Mutex
-	rep    Report
-}
-
-func (r *reconciler) stopping(ctx context.Context) bool {
-	return ctx.Err() != nil || (!r.stopAt.IsZero() && !time.Now().Before(r.stopAt))
+	l     Ledger
+	o     Options
+	limit int
+	mu    sync.Mutex
+	rep   Report
 }
 
 func (r *reconciler) report(complete bool) Report {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	rep := r.rep
 	rep.Violations = append([]Violation{}, rep.Violations...)
 	rep.Unsettled = slices.Sorted(slices.Values(rep.Unsettled))
@@ -199,7 +168,7 @@ func (r *reconciler) member(ctx context.Context, a *points.Account) error {
 			// ledger query, time to settle.
 			select {
 			case <-ctx.Done():
-				return errStop
+				return ctx.Err()
 			case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
 			}
 		}
@@ -227,7 +196,10 @@ func (r *reconciler) member(ctx context.Context, a *points.Account) error {
 	r.rep.Liability.Pending += a.Pending
 	r.rep.Liability.Debt += a.Debt
 	if !settled {
-		r.rep.Unsettled = append(r.rep.Unsettled, a.MemberID)
+		r.rep.UnsettledCount++
+		if len(r.rep.Unsettled) < r.limit {
+			r.rep.Unsettled = append(r.rep.Unsettled, a.MemberID)
+		}
 		if r.o.Log != nil {
 			r.o.Log.WarnContext(ctx, "account kept changing; not verified", "member_id", a.MemberID)
 		}
@@ -235,7 +207,7 @@ func (r *reconciler) member(ctx context.Context, a *points.Account) error {
 	}
 	for _, p := range problems {
 		r.rep.ViolationCount++
-		if len(r.rep.Violations) < MaxViolations {
+		if len(r.rep.Violations) < r.limit {
 			r.rep.Violations = append(r.rep.Violations, Violation{MemberID: a.MemberID, Problem: p})
 		}
 		if r.o.Log != nil {
@@ -247,7 +219,7 @@ func (r *reconciler) member(ctx context.Context, a *points.Account) error {
 
 func (r *reconciler) readError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return errStop
+		return ctx.Err()
 	}
 	return err
 }
@@ -357,42 +329,4 @@ func Check(a *points.Account, entries []points.Entry) []string {
 		}
 	}
 	return problems
-}
-
-// Handler is the scheduled (or manually invoked) reconciliation.
-type Handler struct {
-	Ledger  Ledger
-	Log     *slog.Logger
-	Options Options
-}
-
-// Handle reconciles the member named in the payload ({"member_id": "..."})
-// or every member. The report is logged; when it finds violations the
-// invocation fails, so the function's error alarm notifies the operators.
-func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Report, error) {
-	var in struct {
-		Job      string `json:"job"`
-		MemberID string `json:"member_id"`
-	}
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return Report{}, fault.Wrap(fault.Invalid, err, "payload")
-		}
-	}
-	if in.Job != "" && in.Job != "reconcile" {
-		return Report{}, fault.New(fault.Invalid, "unknown job %q", in.Job)
-	}
-	o := h.Options
-	o.Log = h.Log
-	rep, err := ReconcileWith(ctx, h.Ledger, in.MemberID, o)
-	if err != nil {
-		h.Log.ErrorContext(ctx, "reconciliation failed", "report", rep, "error", err.Error())
-		return rep, err
-	}
-	if rep.ViolationCount > 0 {
-		h.Log.ErrorContext(ctx, "reconciliation found violations", "report", rep)
-		return rep, fmt.Errorf("ledger invariants violated: %d problems in the accounts checked (see the log)", rep.ViolationCount)
-	}
-	h.Log.InfoContext(ctx, "reconciliation", "members_checked", rep.MembersChecked, "liability", rep.Liability, "complete", rep.Complete)
-	return rep, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -23,6 +25,7 @@ import (
 	"clientele/shared/fault"
 	"clientele/shared/logging"
 	"clientele/shared/points"
+	"clientele/shared/sweep"
 )
 
 var db *dynamodb.Client
@@ -38,13 +41,123 @@ var seq atomic.Int64
 
 var t0 = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
-func newStore(t *testing.T) *dynamo.PointsStore {
+func newStore(t testing.TB) *dynamo.PointsStore {
 	t.Helper()
 	table := fmt.Sprintf("reconcile-%d-%d", time.Now().UnixNano(), seq.Add(1))
 	if err := dynamo.CreateTable(context.Background(), db, table); err != nil {
 		t.Fatal(err)
 	}
 	return &dynamo.PointsStore{Client: db, Table: table, Policy: points.DefaultPolicy(), Now: func() time.Time { return t0 }}
+}
+
+// segmentQueue stands in for the points-reconcile-sweep queue.
+type segmentQueue struct {
+	mu   sync.Mutex
+	msgs []sweep.Message
+}
+
+func (q *segmentQueue) PublishSegments(_ context.Context, ms []sweep.Message) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.msgs = append(q.msgs, ms...)
+	return nil
+}
+
+func (q *segmentQueue) pop() (sweep.Message, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.msgs) == 0 {
+		return sweep.Message{}, false
+	}
+	m := q.msgs[0]
+	q.msgs = q.msgs[1:]
+	return m, true
+}
+
+// runs counts the runs made on each table, so that each gets a day of
+// its own (one run per day).
+var runs sync.Map
+
+// sweeper builds the reconciliation over the store's table at the given
+// day: three scan segments, pages of 25 items.
+func sweeper(s *dynamo.PointsStore, l Ledger, o Options, day time.Time, logs *bytes.Buffer) (*Handler, *segmentQueue) {
+	q := &segmentQueue{}
+	var w io.Writer = io.Discard
+	if logs != nil {
+		w = logs
+	}
+	return &Handler{Ledger: l, Log: logging.New(w, service), Options: o,
+		Runs: &dynamo.SweepStore{Client: db, Table: s.Table}, Segments: q,
+		Accounts: &dynamo.PointsAccountReader{Client: db, Table: s.Table},
+		Config:   sweep.Config{Segments: 3, PageSize: 25, Timeout: time.Hour},
+		Now:      func() time.Time { return day }}, q
+}
+
+// sqsEventOf is the SQS event the event source mapping delivers for m.
+func sqsEventOf(t testing.TB, m sweep.Message) json.RawMessage {
+	t.Helper()
+	body, _ := json.Marshal(m)
+	raw, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: fmt.Sprintf("msg-%d", seq.Add(1)),
+		Body: string(body), EventSource: "aws:sqs"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// deliver hands one segment message to the function as an SQS event and
+// reports whether it succeeded.
+func deliver(t testing.TB, ctx context.Context, h *Handler, m sweep.Message) bool {
+	t.Helper()
+	out, err := h.Handle(ctx, sqsEventOf(t, m))
+	if err != nil {
+		t.Fatalf("segment %d: %v", m.Segment, err)
+	}
+	return len(out.(events.SQSEventResponse).BatchItemFailures) == 0
+}
+
+// drain delivers the queued segment messages until none is left,
+// redelivering failed ones.
+func drain(t testing.TB, h *Handler, q *segmentQueue) {
+	t.Helper()
+	for i := 0; ; i++ {
+		m, ok := q.pop()
+		if !ok {
+			return
+		}
+		if i > 1000 {
+			t.Fatal("the segment queue does not drain")
+		}
+		if !deliver(t, context.Background(), h, m) {
+			q.PublishSegments(context.Background(), []sweep.Message{m})
+		}
+	}
+}
+
+// reconcileAll runs the scheduled reconciliation of every member on a day
+// of its own: the schedule's trigger, then every segment, and returns the
+// merged report.
+func reconcileAll(t testing.TB, s *dynamo.PointsStore, o Options) Report {
+	t.Helper()
+	n, _ := runs.LoadOrStore(s.Table, new(atomic.Int64))
+	day := t0.AddDate(0, 0, int(n.(*atomic.Int64).Add(1)))
+	h, q := sweeper(s, s, o, day, nil)
+	out, err := h.Handle(context.Background(), json.RawMessage(`{"job":"reconcile"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := out.(Trigger); !tr.Started || tr.Segments != 3 {
+		t.Fatalf("trigger: %+v", tr)
+	}
+	drain(t, h, q)
+	rep, err := h.Summary(context.Background(), sweep.RunKey{Kind: SweepKind, Day: day.Format(time.DateOnly)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Complete {
+		t.Fatalf("the run did not complete: %+v", rep)
+	}
+	return rep
 }
 
 func apply(t *testing.T, s *dynamo.PointsStore, id string, fn func(a *points.Account) (points.Change, error)) {
@@ -106,10 +219,7 @@ func TestCleanLedgerReconcilesAndReportsLiability(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	seed(t, s)
-	rep, err := Reconcile(context.Background(), s, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := reconcileAll(t, s, Options{})
 	if rep.MembersChecked != 3 || rep.ViolationCount != 0 || len(rep.Violations) != 0 || !rep.Complete {
 		t.Fatalf("report %+v", rep)
 	}
@@ -166,10 +276,7 @@ func TestPlantedInconsistenciesAreFound(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rep, err := ReconcileWith(ctx, s, "", Options{Recheck: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := reconcileAll(t, s, Options{Recheck: 1})
 	byMember := map[string][]string{}
 	for _, v := range rep.Violations {
 		byMember[v.MemberID] = append(byMember[v.MemberID], v.Problem)
@@ -191,7 +298,7 @@ func TestPlantedInconsistenciesAreFound(t *testing.T) {
 	if _, ok := byMember["a"]; ok {
 		t.Errorf("a is consistent, got %v", byMember["a"])
 	}
-	if rep.MembersChecked != 5 || rep.ViolationCount != len(rep.Violations) {
+	if rep.MembersChecked != 5 || rep.ViolationCount != len(rep.Violations) || !rep.Complete {
 		t.Errorf("report %+v", rep)
 	}
 	// The liability is what the accounts hold, as they are.
@@ -202,18 +309,21 @@ func TestPlantedInconsistenciesAreFound(t *testing.T) {
 	// The handler fails the invocation so the error alarm fires, and logs
 	// every violation.
 	var logs bytes.Buffer
-	h := &Handler{Ledger: s, Log: logging.New(&logs, service), Options: Options{Recheck: 1}}
+	h, _ := sweeper(s, s, Options{Recheck: 1}, t0, &logs)
 	if _, err := h.Handle(ctx, json.RawMessage(`{"member_id":"d"}`)); err == nil {
 		t.Error("violations must fail the invocation")
 	}
 	if !strings.Contains(logs.String(), `"msg":"ledger violation","service":"points-reconcile","stage":"local","member_id":"d"`) {
 		t.Errorf("violation not logged:\n%s", logs.String())
 	}
-	if rep, err := h.Handle(ctx, json.RawMessage(`{"job":"reconcile","member_id":"a"}`)); err != nil || rep.MembersChecked != 1 {
+	if rep, err := h.Handle(ctx, json.RawMessage(`{"job":"reconcile","member_id":"a"}`)); err != nil || rep.(Report).MembersChecked != 1 {
 		t.Errorf("clean member: %+v %v", rep, err)
 	}
-	if _, err := h.Handle(ctx, json.RawMessage(`{"job":"nightly"}`)); !fault.Is(err, fault.Invalid) {
-		t.Errorf("wrong job: %v", err)
+	for _, bad := range []string{`{"job":"nightly"}`, `{"job":"reconcile","member_id":"a","resume":"2026-03-10"}`,
+		`{"job":"reconcile","resume":"soon"}`, `{"job":"reconcile","segments":4}`, `[1]`} {
+		if _, err := h.Handle(ctx, json.RawMessage(bad)); !fault.Is(err, fault.Invalid) {
+			t.Errorf("payload %s: %v", bad, err)
+		}
 	}
 }
 
@@ -243,10 +353,7 @@ func TestWritesDuringReconciliationAreNotViolations(t *testing.T) {
 	}
 	verified := 0
 	for range 4 {
-		rep, err := Reconcile(ctx, s, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep := reconcileAll(t, s, Options{})
 		if rep.ViolationCount != 0 || rep.MembersChecked != members {
 			t.Errorf("concurrent writes reported as violations: %+v", rep)
 		}
@@ -260,15 +367,103 @@ func TestWritesDuringReconciliationAreNotViolations(t *testing.T) {
 	t.Logf("%d writes during 4 reconciliations; %d of %d account checks verified", writes.Load(), verified, 4*members)
 }
 
-func TestStopsBeforeTheDeadline(t *testing.T) {
+// cancelAfter is a Ledger that cancels the delivery after n reads of a
+// ledger, as a crash or the Lambda deadline would.
+type cancelAfter struct {
+	Ledger
+	n      atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) AllEntries(ctx context.Context, id string) ([]points.Entry, error) {
+	if c.n.Add(-1) < 0 {
+		c.cancel()
+	}
+	return c.Ledger.AllEntries(ctx, id)
+}
+
+// TestKilledSegmentIsRedeliveredAndCountedOnce: a segment's delivery killed
+// in the middle of its pages fails and is redelivered; the run's totals
+// count every account exactly once. A second trigger the same day starts
+// nothing, and a late redelivery changes nothing.
+func TestKilledSegmentIsRedeliveredAndCountedOnce(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	apply(t, s, "a", grant(s, "a", 10, t0))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // inside the margin
+	const members = 30
+	for i := range members {
+		apply(t, s, fmt.Sprintf("m%02d", i), grant(s, fmt.Sprintf("m%02d", i), int64(i+1), t0))
+	}
+	day := t0.AddDate(1, 0, 0)
+	h, q := sweeper(s, s, Options{}, day, nil)
+	ctx := context.Background()
+	if out, err := h.Handle(ctx, json.RawMessage(`{"job":"reconcile"}`)); err != nil || !out.(Trigger).Started {
+		t.Fatalf("trigger: %+v %v", out, err)
+	}
+	killCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rep, err := Reconcile(ctx, s, "")
-	if err != nil || rep.Complete || rep.MembersChecked != 0 {
-		t.Errorf("%+v %v", rep, err)
+	killer := &cancelAfter{Ledger: s, cancel: cancel}
+	killer.n.Store(4)
+	killed, _ := sweeper(s, killer, Options{}, day, nil)
+	killed.Segments = q
+	killed.Config.PageSize = 4 // the kill lands after some checkpointed pages
+	m, _ := q.pop()
+	if deliver(t, killCtx, killed, m) || killer.n.Load() >= 0 {
+		t.Fatal("the delivery was not killed")
+	}
+	q.PublishSegments(ctx, []sweep.Message{m}) // SQS redelivers it
+	drain(t, h, q)
+	rep, err := h.Summary(ctx, sweep.RunKey{Kind: SweepKind, Day: day.Format(time.DateOnly)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(members * (members + 1) / 2); !rep.Complete || rep.MembersChecked != members || rep.Liability.Available != want || rep.ViolationCount != 0 {
+		t.Errorf("report %+v, want %d members holding %d", rep, members, want)
+	}
+	if out, err := h.Handle(ctx, json.RawMessage(`{"job":"reconcile"}`)); err != nil || out.(Trigger).Started || out.(Trigger).Status != sweep.Succeeded {
+		t.Errorf("second trigger: %+v %v", out, err)
+	}
+	if _, ok := q.pop(); ok {
+		t.Error("a second trigger fanned out")
+	}
+	if !deliver(t, ctx, h, m) {
+		t.Error("a late redelivery failed")
+	}
+	if again, _ := h.Summary(ctx, sweep.RunKey{Kind: SweepKind, Day: day.Format(time.DateOnly)}); again.MembersChecked != members {
+		t.Errorf("a late redelivery changed the totals: %+v", again)
+	}
+}
+
+// TestRunPastItsDeadlineFailsAndResumes: a lost segment leaves the run
+// running until a trigger past its deadline marks it failed; resuming
+// re-enqueues only the missing segment and the totals come out whole.
+func TestRunPastItsDeadlineFailsAndResumes(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	for i := range 10 {
+		apply(t, s, fmt.Sprintf("m%d", i), grant(s, fmt.Sprintf("m%d", i), 10, t0))
+	}
+	now := t0.AddDate(2, 0, 0)
+	h, q := sweeper(s, s, Options{}, now, nil)
+	h.Now = func() time.Time { return now }
+	ctx := context.Background()
+	if _, err := h.Handle(ctx, json.RawMessage(`{"job":"reconcile"}`)); err != nil {
+		t.Fatal(err)
+	}
+	lost, _ := q.pop()
+	drain(t, h, q)
+	now = now.Add(2 * time.Hour)
+	out, err := h.Handle(ctx, json.RawMessage(`{"job":"reconcile"}`))
+	if tr, _ := out.(Trigger); err != nil || tr.Status != sweep.Failed || len(tr.Missing) != 1 || tr.Missing[0] != lost.Segment {
+		t.Fatalf("past the deadline: %+v %v", out, err)
+	}
+	day := t0.AddDate(2, 0, 0).Format(time.DateOnly)
+	if out, err = h.Handle(ctx, json.RawMessage(`{"job":"reconcile","resume":"`+day+`"}`)); err != nil || !out.(Trigger).Resumed {
+		t.Fatalf("resume: %+v %v", out, err)
+	}
+	drain(t, h, q)
+	rep, err := h.Summary(ctx, sweep.RunKey{Kind: SweepKind, Day: day})
+	if err != nil || !rep.Complete || rep.MembersChecked != 10 || rep.Liability.Available != 100 {
+		t.Errorf("after the resume: %+v %v", rep, err)
 	}
 }
 
@@ -362,10 +557,19 @@ func TestNewHandlerReadsItsEnvironment(t *testing.T) {
 		t.Errorf("missing table: %v", err)
 	}
 	t.Setenv(env.TableVar("points"), "points")
+	if _, err := newHandler(); err == nil || !strings.Contains(err.Error(), env.QueueURLVar(sweepQueue)) {
+		t.Errorf("missing segment queue: %v", err)
+	}
+	t.Setenv(env.QueueURLVar(sweepQueue), "http://127.0.0.1:1/queue/points-reconcile-sweep")
+	t.Setenv(env.TimeZone, "Asia/Shanghai")
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	if _, err := newHandler(); err != nil {
+	h, err := newHandler()
+	if err != nil {
 		t.Fatal(err)
+	}
+	if h.Config.Zone.String() != "Asia/Shanghai" {
+		t.Errorf("zone %v", h.Config.Zone)
 	}
 }

@@ -193,10 +193,14 @@ func (f *fixture) account(t *testing.T, member string) *points.Account {
 // state is what a member's ledger looks like, independent of generated ids.
 type state struct {
 	Available, Pending, Debt, Lifetime, Orders int64
-	Tier, ReferredBy                           string
-	ReferralPaid                               bool
-	Lots                                       []string
-	Entries                                    []string
+	// The purchase statistics: lifetime and net spend, purchase days,
+	// first and last purchase.
+	Spend, NetSpend, PurchaseDays int64
+	FirstPurchase, LastPurchase   string
+	Tier, ReferredBy              string
+	ReferralPaid                  bool
+	Lots                          []string
+	Entries                       []string
 }
 
 func (f *fixture) state(t *testing.T, member string) state {
@@ -206,7 +210,9 @@ func (f *fixture) state(t *testing.T, member string) state {
 		t.Fatal(err)
 	}
 	s := state{Available: a.Available, Pending: a.Pending, Debt: a.Debt, Lifetime: a.LifetimeEarned, Orders: a.Stats.TotalOrders,
-		Tier: a.Tier, ReferredBy: a.ReferredBy, ReferralPaid: a.ReferralPaid}
+		Tier: a.Tier, ReferredBy: a.ReferredBy, ReferralPaid: a.ReferralPaid,
+		Spend: a.Stats.LifetimeSpend, NetSpend: a.Stats.NetSpend, PurchaseDays: int64(a.Stats.PurchaseDays),
+		FirstPurchase: a.Stats.FirstPurchaseAt.Format(time.RFC3339), LastPurchase: a.Stats.LastPurchaseAt.Format(time.RFC3339)}
 	for _, l := range a.Lots {
 		s.Lots = append(s.Lots, fmt.Sprintf("%d/%d pending=%v expires=%s", l.Remaining, l.Amount, l.Pending(), l.ExpiresAt.Format(time.DateOnly)))
 	}
@@ -291,6 +297,12 @@ func TestEveryMessageThreeTimesOutOfOrderEqualsOnce(t *testing.T) {
 	a := f.state(t, memberA)
 	if a.Available != 150 || a.Pending != 154 || a.Debt != 0 || a.Orders != 1 || a.ReferredBy != referrer || !a.ReferralPaid {
 		t.Errorf("member = %+v", a)
+	}
+	// Statistics, kept with the purchase and the return: 129.00 + 2 × 25.00
+	// spent, one 25.00 unit back, one purchase day.
+	if a.Spend != 17900 || a.NetSpend != 15400 || a.PurchaseDays != 1 ||
+		a.FirstPurchase != "2026-03-10T11:00:00Z" || a.LastPurchase != "2026-03-10T11:00:00Z" {
+		t.Errorf("statistics = %+v", a)
 	}
 	if r := f.account(t, referrer); r.Available != 200 {
 		t.Errorf("referrer has %d available, want the 200 referral bonus", r.Available)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"clientele/shared/apigw"
+	"clientele/shared/bucket"
+	"clientele/shared/event"
 	"clientele/shared/fault"
 	"clientele/shared/member"
 	"clientele/shared/segment"
@@ -57,7 +59,18 @@ type Handler struct {
 	Members Members
 	// Cursors signs the pagination cursors of segment member lists.
 	Cursors apigw.Cursors
+	// Exports receives segment exports (CSV) and signs links to them; nil
+	// answers 503 on the export route.
+	Exports *bucket.Store
 	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }
 
 // Router maps the segmentation routes to their handlers.
@@ -68,6 +81,7 @@ func (h *Handler) Router() *apigw.Router {
 	r.Handle("GET /v1/segments/{name}/members", h.segmentMembers)
 	r.Handle("GET /v1/segmentation/runs/{id}", h.run)
 	r.Handle("POST /v1/segmentation/runs", h.startRun)
+	r.Handle("POST /v1/segments/{name}/exports", h.export)
 	return r
 }
 
@@ -147,6 +161,16 @@ var segmentsBySlug = func() map[string]segment.Segment {
 	return out
 }()
 
+// segmentNamed is the segment a path names (NotFound naming "name").
+func segmentNamed(name string) (segment.Segment, error) {
+	seg, ok := segmentsBySlug[name]
+	if !ok {
+		return "", &fault.Error{Kind: fault.NotFound, Message: "no such segment",
+			Fields: []fault.FieldError{{Field: "name", Reason: "not a segment: champions, loyal_customers, …, others or none"}}}
+	}
+	return seg, nil
+}
+
 // SegmentMembersPage is one page of a segment's members.
 type SegmentMembersPage struct {
 	// Segment is the segment's name ("" for members without a purchase).
@@ -221,10 +245,9 @@ func (h *Handler) segmentMembers(ctx context.Context, req apigw.Request) (apigw.
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	seg, ok := segmentsBySlug[name]
-	if !ok {
-		return apigw.Response{}, &fault.Error{Kind: fault.NotFound, Message: "no such segment",
-			Fields: []fault.FieldError{{Field: "name", Reason: "not a segment: champions, loyal_customers, …, others or none"}}}
+	seg, err := segmentNamed(name)
+	if err != nil {
+		return apigw.Response{}, err
 	}
 	asCSV := wantsCSV(req)
 	var fs fault.Fields
@@ -380,17 +403,21 @@ func (h *Handler) run(ctx context.Context, req apigw.Request) (apigw.Response, e
 // StartRun is the (optional, empty) body of POST /v1/segmentation/runs.
 type StartRun struct{}
 
+// emptyBody accepts no body or an empty JSON object (decoded strictly
+// into v, which has no fields).
+func emptyBody(req apigw.Request, v any) error {
+	raw, err := apigw.Body(req)
+	if err != nil || len(bytes.TrimSpace(raw)) == 0 {
+		return err
+	}
+	return apigw.DecodeJSON(req, v)
+}
 func (h *Handler) startRun(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 	if err := staff(req); err != nil {
 		return apigw.Response{}, err
 	}
-	if raw, err := apigw.Body(req); err != nil {
+	if err := emptyBody(req, &StartRun{}); err != nil {
 		return apigw.Response{}, err
-	} else if len(bytes.TrimSpace(raw)) > 0 {
-		var in StartRun
-		if err := apigw.DecodeJSON(req, &in); err != nil {
-			return apigw.Response{}, err
-		}
 	}
 	r, started, err := h.Starter.Start(ctx)
 	if err != nil {
@@ -407,4 +434,84 @@ func (h *Handler) startRun(ctx context.Context, req apigw.Request) (apigw.Respon
 		status = http.StatusAccepted
 	}
 	return apigw.JSON(status, runView(r, nil), "Location", "/v1/segmentation/runs/"+r.Key.ID(), "Cache-Control", "no-store"), nil
+}
+
+// StartExport is the (optional, empty) body of POST
+// /v1/segments/{name}/exports.
+type StartExport struct{}
+
+// SegmentExport is a finished export: the CSV object and a link to it.
+type SegmentExport struct {
+	// Segment is the segment's name ("" for members without a purchase).
+	Segment string `json:"segment"`
+	// Rows counts the members exported (the CSV has a header row more).
+	Rows  int    `json:"rows"`
+	Bytes int64  `json:"bytes"`
+	Key   string `json:"key"`
+	// URL is a presigned GET link to the object, valid until ExpiresAt;
+	// the object itself expires with the bucket's lifecycle (days).
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ExportLinkTTL is how long an export's link is valid.
+const ExportLinkTTL = time.Hour
+
+// exportMargin is the time an export keeps in reserve to abandon the
+// upload and answer before the invocation's deadline.
+const exportMargin = 3 * time.Second
+
+func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	if err := staff(req); err != nil {
+		return apigw.Response{}, err
+	}
+	name, err := apigw.PathParam(req, "name")
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	seg, err := segmentNamed(name)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if err := emptyBody(req, &StartExport{}); err != nil {
+		return apigw.Response{}, err
+	}
+	if h.Exports == nil {
+		return apigw.Response{}, fault.New(fault.Unavailable, "exports are not configured")
+	}
+	now := h.now()
+	key := "segments/" + name + "/" + now.UTC().Format("2006-01-02") + "/" + event.NewID(now) + ".csv"
+	w := h.Exports.Create(ctx, key, "text/csv; charset=utf-8")
+	cw := csv.NewWriter(w)
+	rows, after := 0, ""
+	for first := true; ; first = false {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < exportMargin {
+			_ = w.Abort()
+			return apigw.Response{}, fault.New(fault.Unavailable,
+				"the %s segment is too large to export within one request (%d rows written); page through GET /v1/segments/%s/members instead", name, rows, name)
+		}
+		list, next, err := h.Results.SegmentMembers(ctx, seg, after, 1000)
+		if err != nil {
+			_ = w.Abort()
+			return apigw.Response{}, err
+		}
+		if err := WriteCSV(cw, list, first); err != nil {
+			_ = w.Abort()
+			return apigw.Response{}, fault.Wrap(fault.Unavailable, err, "write export")
+		}
+		rows += len(list)
+		if after = next; next == "" {
+			break
+		}
+	}
+	if err := w.Close(); err != nil {
+		return apigw.Response{}, err
+	}
+	url, expires, err := h.Exports.Link(ctx, key, ExportLinkTTL, now)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	h.Log.InfoContext(ctx, "segment exported", "segment", name, "rows", rows, "bytes", w.Size, "key", key)
+	return apigw.JSON(http.StatusCreated, SegmentExport{Segment: string(seg), Rows: rows, Bytes: w.Size, Key: key, URL: url, ExpiresAt: expires},
+		"Cache-Control", "no-store"), nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -20,8 +21,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
 	"clientele/shared/apigw"
 	"clientele/shared/apigw/openapicheck"
+	"clientele/shared/bucket"
 	"clientele/shared/dynamo"
 	"clientele/shared/dynamo/dynamotest"
 	"clientele/shared/segment"
@@ -105,7 +112,8 @@ func newFixture(t *testing.T) *fixture {
 		Store:  f.runs, Queue: f.queue, Now: func() time.Time { return f.now },
 	}
 	f.h = &Handler{Results: f.store, Runs: f.runs, Starter: engine, Members: &dynamo.MemberStore{Client: db, Table: members},
-		Cursors: apigw.Cursors{Key: []byte("test-key")}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Cursors: apigw.Cursors{Key: []byte("test-key")}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Exports: newExportsBucket(t), Now: func() time.Time { return f.now }}
 	return f
 }
 
@@ -131,6 +139,13 @@ func (f *fixture) seed(t *testing.T) {
 		ws = append(ws, dynamo.Write{Fresh: &r})
 	}
 	if err := f.store.PutResults(context.Background(), ws, f.now); err != nil {
+		t.Fatal(err)
+	}
+	// The results' cut points live in their run's plan.
+	cuts := [4]float64{10, 20, 30, 40}
+	plan := &segment.Plan{RunID: "segmentation-2026-12-01", Config: segment.DefaultConfig(),
+		Cuts: segment.CutPoints{Recency: cuts, Frequency: cuts, Monetary: cuts, TierHigh: 200000, TierMedium: 90000}}
+	if _, err := f.store.SavePlan(context.Background(), "2026-12-01", plan); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -256,6 +271,8 @@ func TestSchemasMatchTypes(t *testing.T) {
 		"SegmentationTiming":        reflect.TypeOf(Timing{}),
 		"SegmentationProgress":      reflect.TypeOf(Progress{}),
 		"SegmentationStartRun":      reflect.TypeOf(StartRun{}),
+		"SegmentationExport":        reflect.TypeOf(SegmentExport{}),
+		"SegmentationStartExport":   reflect.TypeOf(StartExport{}),
 	})
 }
 
@@ -278,8 +295,8 @@ func TestOnlyStaffMayCall(t *testing.T) {
 			checked++
 		}
 	}
-	if checked != 10 {
-		t.Errorf("checked %d calls, want 10", checked)
+	if checked != 12 {
+		t.Errorf("checked %d calls, want 12", checked)
 	}
 }
 
@@ -481,5 +498,63 @@ func TestStartAndReadRuns(t *testing.T) {
 	}
 	if resp := start(`{}`, map[string]string{"Content-Type": "text/plain"}); resp.StatusCode != http.StatusUnsupportedMediaType {
 		t.Errorf("text body: %d", resp.StatusCode)
+	}
+}
+
+// newExportsBucket is an exports bucket on an in-process S3-compatible
+// server (gofakes3), as under make run.
+func newExportsBucket(t *testing.T) *bucket.Store {
+	t.Helper()
+	backend := s3mem.New()
+	if err := backend.CreateBucket("exports"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	return &bucket.Store{Client: c, Bucket: "exports"}
+}
+
+// TestExportWritesTheSegmentToTheBucket: the export holds every member of
+// the segment as CSV (header and one row each, as the list's CSV), and
+// its presigned link fetches it.
+func TestExportWritesTheSegmentToTheBucket(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.seed(t)
+	exp := func(name, body string, headers map[string]string) apigw.Response {
+		return f.do(t, call{method: "POST", route: "/v1/segments/{name}/exports", params: map[string]string{"name": name}, body: body,
+			headers: headers, tok: staffToken})
+	}
+	resp := exp("champions", "", nil)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+	got := decode[SegmentExport](t, resp)
+	if got.Segment != "Champions" || got.Rows != 8 || !strings.HasPrefix(got.Key, "segments/champions/2026-11-30/") ||
+		!got.ExpiresAt.Equal(f.now.Add(time.Hour)) {
+		t.Errorf("export %+v", got)
+	}
+	link, err := http.Get(got.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(link.Body)
+	link.Body.Close()
+	list := f.do(t, call{method: "GET", route: "/v1/segments/{name}/members", params: map[string]string{"name": "champions"},
+		query: map[string]string{"limit": "1000"}, headers: map[string]string{"Accept": "text/csv"}, tok: staffToken})
+	if link.StatusCode != http.StatusOK || string(raw) != list.Body || int64(len(raw)) != got.Bytes {
+		t.Errorf("the export's object (%d, %d bytes) differs from the list as CSV:\n%s\n---\n%s", link.StatusCode, len(raw), raw, list.Body)
+	}
+	// An empty segment exports a header row only.
+	if resp := exp("lost", "{}", nil); resp.StatusCode != http.StatusCreated || decode[SegmentExport](t, resp).Rows != 0 {
+		t.Errorf("empty segment: %d %s", resp.StatusCode, resp.Body)
+	}
+	if resp := exp("nobody", "", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown segment: %d", resp.StatusCode)
+	}
+	if resp := exp("champions", `{"format":"xlsx"}`, nil); resp.StatusCode != http.StatusBadRequest || !slices.Equal(problemFields(t, resp), []string{"format"}) {
+		t.Errorf("unknown field: %d %s", resp.StatusCode, resp.Body)
 	}
 }

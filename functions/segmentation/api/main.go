@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"clientele/shared/apigw"
+	"clientele/shared/bucket"
 	"clientele/shared/dynamo"
 	"clientele/shared/env"
 	"clientele/shared/hmackey"
@@ -54,6 +55,14 @@ func newHandler(ctx context.Context) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	exportsBucket, err := env.Lookup(env.BucketVar("exports"))
+	if err != nil {
+		return nil, err
+	}
+	s3Client, err := bucket.NewClient()
+	if err != nil {
+		return nil, err
+	}
 	key, err := hmackey.Load(ctx)
 	if err != nil {
 		return nil, err
@@ -81,5 +90,6 @@ func newHandler(ctx context.Context) (*Handler, error) {
 		// Only Get is used: no uniqueness claims, so no HMAC key needed.
 		Members: &dynamo.MemberStore{Client: db, Table: members},
 		Cursors: apigw.Cursors{Key: []byte(key)},
+		Exports: &bucket.Store{Client: s3Client, Bucket: exportsBucket},
 	}, nil
 }

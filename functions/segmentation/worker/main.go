@@ -16,6 +16,7 @@ import (
 	"clientele/shared/dynamo"
 	"clientele/shared/env"
 	"clientele/shared/logging"
+	"clientele/shared/metrics"
 	"clientele/shared/queue"
 	"clientele/shared/segment"
 	"clientele/shared/sweepsqs"
@@ -66,7 +67,7 @@ func newHandler(log *slog.Logger) (*Handler, error) {
 	}
 	store := &dynamo.SegmentationStore{Client: db, Table: tables[0]}
 	p := &Processor{
-		Config: cfg, Store: store, Log: log, Service: service,
+		Config: cfg, Store: store, Log: log, Service: service, Metrics: metrics.FromEnv(os.Stdout, service),
 		Publisher: &queue.Publisher{SQS: sqsClient, Routes: routes},
 		Outbox:    &dynamo.Outbox{Client: db, Table: tables[0]},
 	}

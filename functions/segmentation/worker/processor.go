@@ -12,6 +12,7 @@ import (
 	"clientele/shared/dynamo"
 	"clientele/shared/event"
 	"clientele/shared/fault"
+	"clientele/shared/metrics"
 	"clientele/shared/queue"
 	"clientele/shared/segment"
 	"clientele/shared/sweep"
@@ -47,6 +48,9 @@ type Processor struct {
 	Log       *slog.Logger
 	Service   string
 	Now       func() time.Time
+	// Metrics receives RunCompleted when a run's last phase ends (the
+	// stack alarms when no run completes in a day); nil emits nothing.
+	Metrics *metrics.Writer
 
 	mu     sync.Mutex
 	scorer map[string]*segment.Scorer // by run day: the plan is fixed once stored
@@ -311,5 +315,18 @@ func (p *Processor) PhaseDone(ctx context.Context, r sweep.Run) error {
 	if n != r.TotalSegments {
 		return fault.New(fault.Unavailable, "run %s: %d of %d tallies readable", r.Key.ID(), n, r.TotalSegments)
 	}
-	return p.Store.SaveReport(ctx, segment.NewReport(r.Key.Day, p.now(), plan, total))
+	if err := p.Store.SaveReport(ctx, segment.NewReport(r.Key.Day, p.now(), plan, total)); err != nil {
+		return err
+	}
+	p.Log.InfoContext(ctx, "segmentation run complete", "run", r.Key.ID(), "scored", total.Scored, "written", total.Written,
+		"labels_changed", total.LabelsChanged, "removed", total.Removed)
+	if p.Metrics != nil {
+		err := p.Metrics.Emit(map[string]any{"day": r.Key.Day, "run": r.Key.ID()},
+			metrics.Metric{Name: metrics.RunCompleted, Value: 1, Unit: metrics.Count},
+			metrics.Metric{Name: metrics.MembersProcessed, Value: float64(total.Scored + total.Removed), Unit: metrics.Count})
+		if err != nil {
+			p.Log.ErrorContext(ctx, "run metrics not emitted", "error", err.Error())
+		}
+	}
+	return nil
 }

@@ -106,7 +106,9 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	s := &Server{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.done) }()
-	deadline := time.Now().Add(60 * time.Second)
+	// A JVM on a busy two-core machine (several test packages each
+	// starting one) can take a minute; a ready one answers in seconds.
+	deadline := time.Now().Add(startupWait)
 	for {
 		if ready(s.Endpoint) {
 			return s, nil
@@ -121,10 +123,13 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		}
 		if time.Now().After(deadline) {
 			s.Close()
-			return nil, errors.New("DynamoDB Local did not answer within 60 s")
+			return nil, fmt.Errorf("DynamoDB Local did not answer within %s", startupWait)
 		}
 	}
 }
+
+// startupWait is how long Start waits for DynamoDB Local to answer.
+const startupWait = 3 * time.Minute
 
 func ready(endpoint string) bool {
 	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader("{}"))

@@ -164,7 +164,11 @@ func printSummary(w io.Writer, stack *local.Stack, dataDir string) {
 	})
 	section(w, func(tw io.Writer) {
 		for _, r := range p.Routes {
-			fmt.Fprintf(tw, "%s\t→ %s\n", r.Key, r.Function)
+			public := ""
+			if !r.Authorized {
+				public = "\t(public: no token; the request carries its own credential)"
+			}
+			fmt.Fprintf(tw, "%s\t→ %s%s\n", r.Key, r.Function, public)
 		}
 	})
 	section(w, func(tw io.Writer) {

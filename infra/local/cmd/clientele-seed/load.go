@@ -251,16 +251,14 @@ func (l *loader) load(ctx context.Context, data demodata.Dataset, wait time.Dura
 	}
 	l.phase("worker", started)
 
-	// The nightly job, now rather than at 01:00 UTC: points whose return
-	// window has ended mature, due lots expire, tiers are re-evaluated.
-	// (Purchases back-dated past their window were available at once.)
+	// The nightly job, now rather than at 01:00 brand time: points whose
+	// return window has ended mature, due lots expire, tiers are
+	// re-evaluated. (Purchases back-dated past their window were available
+	// at once.) It runs once per local day, so a second seed the same day
+	// finds it done.
 	started = time.Now()
-	r, err := l.call(ctx, http.MethodPost, "/_local/schedules/points-nightly", "", "", nil)
-	if err != nil {
-		return fmt.Errorf("firing points-nightly: %w", err)
-	}
-	if r.status != http.StatusOK {
-		return fmt.Errorf("firing points-nightly: %s", r)
+	if err := l.nightly(ctx, wait); err != nil {
+		return err
 	}
 	l.phase("nightly", started)
 
@@ -653,4 +651,43 @@ func (l *loader) summary(ctx context.Context, data demodata.Dataset) error {
 	}
 	fmt.Fprintf(l.out, "state: %s (a re-run loads nothing twice; make clean resets the stack and the state)\n", l.statePath)
 	return nil
+}
+
+// nightly fires the points-nightly schedule and waits for the day's run:
+// the schedule only starts it (its segments run from the
+// points-nightly-sweep queue); firing it again starts nothing and reports
+// the run's status.
+func (l *loader) nightly(ctx context.Context, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		r, err := l.call(ctx, http.MethodPost, "/_local/schedules/points-nightly", "", "", nil)
+		if err != nil {
+			return fmt.Errorf("firing points-nightly: %w", err)
+		}
+		if r.status != http.StatusOK {
+			return fmt.Errorf("firing points-nightly: %s", r)
+		}
+		var fired struct {
+			Response struct {
+				Run    string `json:"run"`
+				Status string `json:"status"`
+			} `json:"response"`
+		}
+		_ = json.Unmarshal(r.body, &fired)
+		switch fired.Response.Status {
+		case "running":
+		case "failed":
+			return fmt.Errorf("points-nightly run %s failed", fired.Response.Run)
+		default:
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("points-nightly run %s still running after %s", fired.Response.Run, wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }

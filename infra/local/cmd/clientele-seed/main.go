@@ -54,8 +54,15 @@ func run(args []string) error {
 	concurrency := fs.Int("concurrency", 8, "requests in flight at once")
 	statePath := fs.String("state", "", "state file (default <data>/seed-<seed>.json)")
 	wait := fs.Duration("wait", 3*time.Minute, "how long to wait for the points worker to apply the purchases and returns")
+	population := fs.Int("population", 0, "instead of the demo data, write this many generated members and their purchase statistics straight into DynamoDB (-dynamodb), for segmentation")
+	dynamoEndpoint := fs.String("dynamodb", "http://127.0.0.1:8000", "with -population: the running stack's DynamoDB endpoint (make run's DYNAMODB_PORT)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *population > 0 {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		return loadPopulation(ctx, *dynamoEndpoint, *seed, *population, *concurrency, os.Stdout)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())

@@ -11,8 +11,12 @@ import (
 	"clientele/shared/survey"
 )
 
-// CellItem is a cell's stored form (a benchmark writes a year of cells
-// directly instead of recording every response).
+// Importing aggregates: a brand moving from another survey tool brings its
+// history as daily tallies, not as responses; the benchmarks write a year
+// of cells the same way instead of recording every response. Imported
+// cells are not responses: no dedupe items, claims or member links.
+
+// CellItem is a cell's stored form.
 type CellItem = map[string]types.AttributeValue
 
 // SurveyCellItems encodes the tallies of one series' day (or, with month
@@ -54,7 +58,8 @@ func SurveyCellItems(d survey.Definition, k survey.SeriesKey, day survey.Day, mo
 	return out
 }
 
-// PutSurveyCells writes cell items in batches of 25.
+// PutSurveyCells writes cell items in batches of 25, replacing what the
+// cells held.
 func PutSurveyCells(ctx context.Context, s *SurveyStore, items []CellItem) error {
 	for start := 0; start < len(items); start += 25 {
 		var reqs []types.WriteRequest
