@@ -66,6 +66,18 @@ func checkParity(t *testing.T, s *synthesized, system topology.System, plan loca
 	if !mapsEqual(cdkRoutes, localRoutes) {
 		t.Errorf("routes differ:\nCDK   %v\nlocal %v", cdkRoutes, localRoutes)
 	}
+	// Which routes sit behind the JWT authorizer (all but the public ones).
+	cdkAuthorized, localAuthorized := map[string]string{}, map[string]string{}
+	for _, r := range s.ofType("AWS::ApiGatewayV2::Route") {
+		key, _ := r.Properties["RouteKey"].(string)
+		cdkAuthorized[key] = fmt.Sprint(r.Properties["AuthorizationType"] == "JWT")
+	}
+	for _, r := range plan.Routes {
+		localAuthorized[r.Key] = fmt.Sprint(r.Authorized)
+	}
+	if !mapsEqual(cdkAuthorized, localAuthorized) {
+		t.Errorf("authorized routes differ:\nCDK   %v\nlocal %v", cdkAuthorized, localAuthorized)
+	}
 
 	// Logical ids of tables and queues, through the variables that name them.
 	tableName, queueName := map[string]string{}, map[string]string{}

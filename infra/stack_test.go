@@ -372,6 +372,52 @@ func TestEveryRouteRequiresTheJWTAuthorizer(t *testing.T) {
 	})
 }
 
+// TestOnlyPublicRoutesSuppressTheAuthorizationFinding: cdk-nag's
+// AwsSolutions-APIG4 (no authorization) is suppressed on the public routes
+// and on no other resource.
+func TestOnlyPublicRoutesSuppressTheAuthorizationFinding(t *testing.T) {
+	s := clientele(t)
+	raw, err := json.Marshal(s.template.ToJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Resources map[string]struct {
+			Type       string
+			Properties map[string]any
+			Metadata   struct {
+				CdkNag struct {
+					RulesToSuppress []struct{ ID string } `json:"rules_to_suppress"`
+				} `json:"cdk_nag"`
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &tpl); err != nil {
+		t.Fatal(err)
+	}
+	public := map[string]bool{}
+	for _, r := range topology.Clientele().Routes {
+		if r.Public {
+			public[r.Method+" "+r.Path] = true
+		}
+	}
+	suppressed := 0
+	for id, r := range tpl.Resources {
+		has := slices.ContainsFunc(r.Metadata.CdkNag.RulesToSuppress, func(x struct{ ID string }) bool { return x.ID == "AwsSolutions-APIG4" })
+		key, _ := r.Properties["RouteKey"].(string)
+		isPublic := r.Type == "AWS::ApiGatewayV2::Route" && public[key]
+		if has != isPublic {
+			t.Errorf("%s (%s %s): APIG4 suppressed %v, public route %v", id, r.Type, key, has, isPublic)
+		}
+		if has {
+			suppressed++
+		}
+	}
+	if suppressed != len(public) {
+		t.Errorf("%d routes suppress APIG4, %d are public", suppressed, len(public))
+	}
+}
+
 // TestPublicRoutesHaveTheirOwnThrottle: a route without the authorizer
 // gets the tighter limits the topology gives it.
 func TestPublicRoutesHaveTheirOwnThrottle(t *testing.T) {

@@ -424,7 +424,7 @@ func Clientele() System {
 			// Link tokens are signed with a key derived from the HMAC key.
 			UsesHMACKey: true,
 			Access: []TableAccess{
-				{Table: SurveysTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"}},
+				{Table: SurveysTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"}},
 			},
 		}, {
 			Name:         "surveys-worker",

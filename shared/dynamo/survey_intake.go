@@ -86,21 +86,24 @@ func registryPut(t *txn, d survey.Definition) error {
 // time is not compared: a retry is answered later than the original.
 func (s *SurveyStore) CheckResponse(ctx context.Context, w SurveyResponseWrite) (replay bool, err error) {
 	d, r := w.Definition, w.Response
-	secondAnswer := func() error {
+	// secondAnswer explains a refusal: the link used before (other answers
+	// under its response id), or the member's or order's one response.
+	secondAnswer := func(sameID bool) error {
 		field, reason := "member_id", "the member has already answered this survey"
 		if d.OnePer == survey.PerOrder {
 			field, reason = "order_id", "this order has already been answered"
 		}
-		if w.Nonce != "" {
+		if sameID && w.Nonce != "" {
 			field, reason = "token", "the link was already used"
 		}
 		return &fault.Error{Kind: fault.Conflict, Message: "a response was already recorded", Fields: []fault.FieldError{{Field: field, Reason: reason}}}
 	}
-	got, err := s.getItem(ctx, surveyResponsePK(w.ID), "RESPONSE")
+	claimPK := surveyClaimPK(d.ID, r.DedupeKey(d))
+	items, err := s.readItems(ctx, [][2]string{{surveyResponsePK(w.ID), "RESPONSE"}, {claimPK, "CLAIM"}, {surveyNoncePK(w.Nonce), "NONCE"}})
 	if err != nil {
 		return false, err
 	}
-	if got != nil {
+	if got := items[surveyResponsePK(w.ID)]; got != nil {
 		prev, err := decodeResponse(got)
 		if err != nil {
 			return false, err
@@ -113,26 +116,44 @@ func (s *SurveyStore) CheckResponse(ctx context.Context, w SurveyResponseWrite) 
 		if reflect.DeepEqual(a, b) {
 			return true, nil
 		}
-		return false, secondAnswer()
+		return false, secondAnswer(true)
 	}
-	claim, err := s.getItem(ctx, surveyClaimPK(d.ID, r.DedupeKey(d)), "CLAIM")
-	if err != nil {
-		return false, err
+	if items[claimPK] != nil {
+		return false, secondAnswer(false)
 	}
-	if claim != nil {
-		return false, secondAnswer()
-	}
-	if w.Nonce != "" {
-		n, err := s.getItem(ctx, surveyNoncePK(w.Nonce), "NONCE")
-		if err != nil {
-			return false, err
-		}
-		if n != nil {
-			return false, &fault.Error{Kind: fault.Conflict, Message: "the link was already used",
-				Fields: []fault.FieldError{{Field: "token", Reason: "already used"}}}
-		}
+	if w.Nonce != "" && items[surveyNoncePK(w.Nonce)] != nil {
+		return false, &fault.Error{Kind: fault.Conflict, Message: "the link was already used",
+			Fields: []fault.FieldError{{Field: "token", Reason: "already used"}}}
 	}
 	return false, nil
+}
+
+// readItems reads items by (pk, sk) in one consistent batch, by pk.
+func (s *SurveyStore) readItems(ctx context.Context, keys [][2]string) (map[string]map[string]types.AttributeValue, error) {
+	ks := make([]map[string]types.AttributeValue, 0, len(keys))
+	for _, k := range keys {
+		ks = append(ks, key(k[0], k[1]))
+	}
+	out := map[string]map[string]types.AttributeValue{}
+	req := map[string]types.KeysAndAttributes{s.Table: {Keys: ks, ConsistentRead: aws.Bool(true)}}
+	for attempt := 0; len(req) > 0; attempt++ {
+		res, err := s.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, translate(err, "read survey items")
+		}
+		for _, it := range res.Responses[s.Table] {
+			if pk, ok := it[PartitionKey].(*types.AttributeValueMemberS); ok {
+				out[pk.Value] = it
+			}
+		}
+		req = res.UnprocessedKeys
+		if len(req) > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, translate(err, "read survey items")
+			}
+		}
+	}
+	return out, nil
 }
 
 // InvitationOutcome is what RecordInvitation did.

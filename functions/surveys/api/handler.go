@@ -299,17 +299,38 @@ func (h *Handler) memberResponse(ctx context.Context, req apigw.Request) (apigw.
 	if in.OrderID != "" {
 		apigw.BodyID(&fs, "order_id", in.OrderID, true)
 	}
-	d, _, err := h.Store.Survey(ctx, id)
+	now := h.now()
+	d, err := h.answerable(ctx, id, now)
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	now := h.now()
 	r, verr := survey.ValidateResponse(d, survey.ResponseInput{Answers: in.Answers},
 		survey.Respondent{MemberID: caller.Subject, OrderID: in.OrderID, Store: in.Store, Channel: in.Channel, At: now})
 	if err := apigw.Combine(apigw.Combine(decodeErr, fs.Err()), verr); err != nil {
 		return apigw.Response{}, err
 	}
 	return h.submit(ctx, survey.Submission{ResponseID: memberResponseID(d, r), Response: r}, d, now)
+}
+
+// answerable returns the version an answer at now is validated against:
+// the latest version, or, while the latest has not opened yet (an edit
+// scheduled for later), the latest version open at now. When none is
+// open, the latest, whose window validation names.
+func (h *Handler) answerable(ctx context.Context, id string, now time.Time) (survey.Definition, error) {
+	latest, _, err := h.Store.Survey(ctx, id)
+	if err != nil || latest.Open(now) || latest.Version == 1 {
+		return latest, err
+	}
+	history, err := h.Store.SurveyHistory(ctx, id)
+	if err != nil {
+		return survey.Definition{}, err
+	}
+	for i := len(history) - 1; i >= 0; i-- {
+		if history[i].Open(now) {
+			return history[i], nil
+		}
+	}
+	return latest, nil
 }
 
 // memberResponseID is the same for every retry of a member's answer: the
@@ -337,7 +358,7 @@ func (h *Handler) linkResponse(ctx context.Context, req apigw.Request) (apigw.Re
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	d, _, err := h.Store.Survey(ctx, claims.Survey)
+	d, err := h.answerable(ctx, claims.Survey, now)
 	if fault.Is(err, fault.NotFound) {
 		return apigw.Response{}, &fault.Error{Kind: fault.Forbidden, Message: "the link's survey no longer exists",
 			Fields: []fault.FieldError{{Field: "token", Reason: "its survey does not exist"}}}

@@ -535,3 +535,52 @@ func TestQueueDownIs503AndWritesNothing(t *testing.T) {
 		t.Errorf("retry after the queue came back: %d %s", resp.StatusCode, resp.Body)
 	}
 }
+
+// TestAnswersGoToTheVersionOpenNow: an edit scheduled for later makes a
+// version that is not open yet; until it opens, answers are validated
+// against (and recorded for) the version open now.
+func TestAnswersGoToTheVersionOpenNow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := f.create(t, "")
+	f.now = f.now.Add(time.Minute)
+	later := f.now.Add(24 * time.Hour).Format(time.RFC3339)
+	edit := `{"name":"v2","active_from":"` + later + `","questions":[{"id":"rating","kind":"rating","prompt":"Rate us","required":true}]}`
+	if resp := f.do(t, call{method: "PUT", route: "/v1/surveys/{id}", id: id, body: edit, tok: staffToken, headers: map[string]string{"If-Match": `"1"`}}); resp.StatusCode != 200 {
+		t.Fatalf("edit: %d %s", resp.StatusCode, resp.Body)
+	}
+	body := `{"store":"s1","channel":"store","answers":[{"question":"nps","value":9}]}`
+	resp := f.do(t, call{method: "POST", route: "/v1/surveys/{id}/responses", id: id, body: body, tok: memberToken("m-" + uniq())})
+	if resp.StatusCode != http.StatusAccepted || f.pub.last(t).Response.Version != 1 {
+		t.Fatalf("answer before v2 opens: %d %s", resp.StatusCode, resp.Body)
+	}
+	f.now = f.now.Add(25 * time.Hour)
+	resp = f.do(t, call{method: "POST", route: "/v1/surveys/{id}/responses", id: id, body: body, tok: memberToken("m-" + uniq())})
+	if resp.StatusCode != 400 || !slices.Contains(problem(t, resp), "answers[0].question") {
+		t.Errorf("a v1 answer once v2 is open: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+// TestALinkAfterTheMembersOwnAnswerNamesTheMember: one response per
+// member, whichever way it came: a link answer after the member answered
+// with their own token is refused naming member_id (the link itself is
+// unused).
+func TestALinkAfterTheMembersOwnAnswerNamesTheMember(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := f.create(t, "")
+	m := "m-" + uniq()
+	body := `{"store":"s1","channel":"store","answers":[{"question":"nps","value":9}]}`
+	if resp := f.do(t, call{method: "POST", route: "/v1/surveys/{id}/responses", id: id, body: body, tok: memberToken(m)}); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("own answer: %d %s", resp.StatusCode, resp.Body)
+	}
+	f.score(t)
+	tok, _, err := f.links.IssueFor(survey.Claims{Survey: id, Member: m, Store: "s1", Channel: "store"}, f.now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := f.do(t, call{method: "POST", route: "/v1/survey-responses", body: `{"token":"` + tok + `","answers":[{"question":"nps","value":3}]}`})
+	if resp.StatusCode != http.StatusConflict || !slices.Equal(problem(t, resp), []string{"member_id"}) {
+		t.Errorf("link answer after the member's own: %d %s, want 409 naming member_id", resp.StatusCode, resp.Body)
+	}
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"clientele/shared/dynamo"
@@ -41,4 +43,35 @@ func TestSchemasMatchTypes(t *testing.T) {
 		"SurveyRanked":          reflect.TypeOf(survey.Ranked{}),
 		"SurveyStoreChange":     reflect.TypeOf(survey.StoreChange{}),
 	})
+}
+
+// TestUndocumentedCallersAreForbidden: for every operation documented for
+// surveys-api, each caller kind it does not list gets 403 and a listed
+// kind does not; the public operation (no callers) never answers 403 to a
+// caller's token, which API Gateway passes through unchecked.
+func TestUndocumentedCallersAreForbidden(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := f.create(t, "")
+	tokens := map[string]token{"member": memberToken("m-" + uniq()), "staff": staffToken,
+		"service": {"sub": "pos-client", "scope": "points:write"}}
+	checked := 0
+	for route, op := range document(t).Operations(t, service) {
+		method, path, _ := strings.Cut(route, " ")
+		for kind, tok := range tokens {
+			resp := f.do(t, call{method: method, route: path, id: id, tok: tok, body: `{"unknown":1}`,
+				headers: map[string]string{"If-Match": `"1"`}})
+			checked++
+			public := len(op.Callers) == 0
+			if (op.Allows(kind) || public) && resp.StatusCode == http.StatusForbidden {
+				t.Errorf("%s: documented caller %s got 403: %s", route, kind, resp.Body)
+			}
+			if !op.Allows(kind) && !public && resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s: undocumented caller %s got %d, want 403", route, kind, resp.StatusCode)
+			}
+		}
+	}
+	if checked < 21 {
+		t.Fatalf("checked only %d combinations", checked)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -28,6 +29,8 @@ type Store interface {
 	Survey(ctx context.Context, id string) (survey.Definition, int64, error)
 	// SurveyVersion returns one version; NotFound.
 	SurveyVersion(ctx context.Context, id string, v int) (survey.Definition, error)
+	// SurveyHistory returns every version, oldest first; NotFound.
+	SurveyHistory(ctx context.Context, id string) ([]survey.Definition, error)
 	// RecordResponse scores a response exactly once with its events;
 	// duplicate for a replay, Conflict naming the field otherwise.
 	RecordResponse(ctx context.Context, w dynamo.SurveyResponseWrite) (bool, error)
@@ -61,6 +64,26 @@ type Handler struct {
 	// Margin: messages not started when the invocation's deadline is this
 	// close are left for redelivery (default 3 s).
 	Margin time.Duration
+
+	// versions caches definition versions that responses answered: such a
+	// version has started, so it is frozen (survey.Edit makes a new one).
+	versions sync.Map
+}
+
+// answered returns the version a response answered, once per process.
+func (h *Handler) answered(ctx context.Context, id string, v int) (survey.Definition, error) {
+	key := fmt.Sprintf("%s#%d", id, v)
+	if d, ok := h.versions.Load(key); ok {
+		return d.(survey.Definition), nil
+	}
+	d, err := h.Store.SurveyVersion(ctx, id, v)
+	if err != nil {
+		return d, err
+	}
+	if d.Started(h.now()) {
+		h.versions.Store(key, d)
+	}
+	return d, nil
 }
 
 // errNotApplicable marks a message that can never apply (a second response
@@ -184,7 +207,7 @@ func (h *Handler) score(ctx context.Context, env event.Envelope) ([]event.Envelo
 		return nil, err
 	}
 	r := sub.Response
-	d, err := h.Store.SurveyVersion(ctx, r.Survey, r.Version)
+	d, err := h.answered(ctx, r.Survey, r.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -290,6 +313,20 @@ func (h *Handler) invite(ctx context.Context, trigger string, o occasion) ([]eve
 			return out, err
 		}
 		sendAfter := o.at.Add(rule.Delay())
+		if !d.Open(sendAfter) && d.Version > 1 {
+			// An edit scheduled for later: the version open at the send
+			// time is the one the link will be answered against.
+			history, err := h.Store.SurveyHistory(ctx, rule.Survey)
+			if err != nil {
+				return out, err
+			}
+			for i := len(history) - 1; i >= 0; i-- {
+				if history[i].Open(sendAfter) {
+					d = history[i]
+					break
+				}
+			}
+		}
 		if !d.Open(sendAfter) || !d.Targeting.Admits(o.store, o.channel) || (d.OnePer == survey.PerOrder && o.order == "") {
 			continue
 		}

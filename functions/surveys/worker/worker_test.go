@@ -129,7 +129,8 @@ func (f *fixture) handle(t *testing.T, ms ...events.SQSMessage) {
 	t.Helper()
 	resp, err := f.h.Handle(context.Background(), events.SQSEvent{Records: ms})
 	if err != nil || len(resp.BatchItemFailures) > 0 {
-		t.Fatalf("batch: %v, failures %v", err, resp.BatchItemFailures)
+		// Errorf: handle is called from several goroutines at once.
+		t.Errorf("batch: %v, failures %v", err, resp.BatchItemFailures)
 	}
 }
 
@@ -345,5 +346,29 @@ func TestErasureDropsMemberAndTextKeepsScores(t *testing.T) {
 	f.handle(t, message(t, event.TypeSurveyResponseSubmitted, f.now, sub))
 	if after := f.npsTally(t, d); after.N != before.N {
 		t.Errorf("n %d after redelivery of an erased response", after.N)
+	}
+}
+
+// TestInvitationWhileAnEditIsScheduled: a purchase invites to the version
+// open at the send time, even when the latest version opens later.
+func TestInvitationWhileAnEditIsScheduled(t *testing.T) {
+	t.Parallel()
+	surveyID := "s-" + uniq()
+	policy := `{"rules":[{"trigger":"purchase","survey":"` + surveyID + `","delay_hours":48,"sampling":1,"channel":"email"}]}`
+	m := "m-" + uniq()
+	f := newFixture(t, policy, members{m: consenting(m, member.Email)})
+	d := f.createSurvey(t, surveyID)
+	in := survey.DefinitionInput{Name: "Later", ActiveFrom: f.now.Add(10 * 24 * time.Hour).Format(time.RFC3339),
+		Questions: []survey.QuestionInput{{ID: "nps", Kind: "nps", Prompt: "Recommend us?", Required: true}}, OnePer: "order"}
+	next, created, err := survey.Edit(d, in, f.now)
+	if err != nil || !created {
+		t.Fatalf("edit: %v %v", created, err)
+	}
+	if err := f.store.SaveSurveyVersion(context.Background(), next, 1); err != nil {
+		t.Fatal(err)
+	}
+	f.handle(t, message(t, event.TypePointsPurchase, f.now, points.Purchase{OrderID: "o-" + uniq(), MemberID: m, Store: "s1", Channel: "store"}))
+	if n := len(f.pub.ofType(event.TypeSurveyInvitation)); n != 1 {
+		t.Errorf("%d invitations while version 2 waits to open, want 1 (to version 1)", n)
 	}
 }
