@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"clientele/shared/fault"
+	"clientele/shared/ident"
 	"clientele/shared/member"
 )
 
@@ -44,7 +45,6 @@ const (
 var (
 	refPattern        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
 	attachmentPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$`)
-	ulidPattern       = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{26}$`)
 )
 
 // Contact is how to reach an author who is not a member.
@@ -166,8 +166,10 @@ func NewSubmission(in IntakeInput, caller Caller, defaultRegion string) (Submiss
 		}
 	}
 	s.Attachments = in.Attachments
-	if in.MemberID != "" && !ulidPattern.MatchString(in.MemberID) {
-		fs.Add("member_id", "must be a member id")
+	// Member ids follow the system's id rule (shared/ident), the same one
+	// members-api, points and surveys apply: a brand may import its own.
+	if in.MemberID != "" && !ident.Valid(in.MemberID) {
+		fs.Add("member_id", ident.Rule)
 	}
 	if in.Contact != nil {
 		c := *in.Contact

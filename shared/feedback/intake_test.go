@@ -41,7 +41,7 @@ func TestSubmissionBadInputNamesTheField(t *testing.T) {
 		{`{"channel":"web","text":"hi","order_id":"a b"}`, member, "order_id"},
 		{`{"channel":"web","text":"hi","sku":"` + strings.Repeat("x", 65) + `"}`, member, "sku"},
 		{`{"channel":"web","text":"hi","attachments":["ok.jpg","../secret"]}`, member, "attachments[1]"},
-		{`{"channel":"web","text":"hi","member_id":"not-an-id"}`, service, "member_id"},
+		{`{"channel":"web","text":"hi","member_id":"not an id"}`, service, "member_id"},
 		{`{"channel":"phone","text":"hi"}`, service, "member_id"},
 		{`{"channel":"phone","text":"hi","contact":{}}`, service, "contact"},
 		{`{"channel":"phone","text":"hi","contact":{"email":"nope"}}`, service, "contact.email"},
@@ -95,5 +95,19 @@ func TestFingerprintIgnoresFormOnly(t *testing.T) {
 	}
 	if b := Fingerprint("member:"+memberA, "app 又闪退了"); a == b {
 		t.Errorf("another text has the same fingerprint")
+	}
+}
+
+// TestSubmissionMemberIDFollowsTheIDRule: a member id is any id of the
+// system's rule (shared/ident), not only the ULIDs members-api mints: a
+// brand's imported ids and other domains' follow-ups carry them too.
+func TestSubmissionMemberIDFollowsTheIDRule(t *testing.T) {
+	t.Parallel()
+	service := Caller{Kind: CallerService}
+	for _, id := range []string{"01HZX3Q9J5V6W7XBC2D3E4F5G6", "m-1796108357", "crm:8812/a"} {
+		s, err := submit(t, `{"channel":"survey","text":"hi","member_id":"`+id+`"}`, service)
+		if err != nil || s.MemberID != id {
+			t.Errorf("member_id %q: %+v %v", id, s.MemberID, err)
+		}
 	}
 }

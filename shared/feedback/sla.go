@@ -129,7 +129,9 @@ type SLAClock struct {
 	// Remaining is the clock time left (calendar or business) when the
 	// clock is paused or running; zero once met or past due. A sweep warns
 	// when it falls under a lead time.
-	Remaining time.Duration `json:"remaining,omitempty"`
+	Remaining time.Duration `json:"-"`
+	// RemainingSeconds is Remaining in whole seconds, as the API shows it.
+	RemainingSeconds int64 `json:"remaining_seconds,omitempty"`
 	// Breached: met late, or not met and past due.
 	Breached bool `json:"breached"`
 }
@@ -301,6 +303,7 @@ func (m *meter) clock(start time.Time, d time.Duration, met time.Time, now time.
 			c.Remaining = m.between(now, due)
 		}
 	}
+	c.RemainingSeconds = int64(c.Remaining / time.Second)
 	return c
 }
 

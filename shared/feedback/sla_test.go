@@ -55,6 +55,9 @@ func TestSLAFirstResponse(t *testing.T) {
 			t.Errorf("%s: %+v, want due %s met %v breached %v", c.name, fr, c.due, c.met, c.breached)
 		}
 		// Running at 11:30: 30 min before lunch and 2 h after it remain.
+		if c.name == "running" && fr.RemainingSeconds != 9000 {
+			t.Errorf("running: remaining_seconds %d, want 9000", fr.RemainingSeconds)
+		}
 		if c.name == "running" && fr.Remaining != 2*time.Hour+30*time.Minute {
 			t.Errorf("running: remaining %s, want 2h30m of business time", fr.Remaining)
 		}

@@ -344,7 +344,7 @@ func TestIntakeBadInputNamesTheFieldAndWritesNothing(t *testing.T) {
 		{"rating too low", memberToken(m), `{"channel":"app","text":"hello","rating":0}`, 400, "rating"},
 		{"rating too high", memberToken(m), `{"channel":"app","text":"hello","rating":6}`, 400, "rating"},
 		{"rating not a number", memberToken(m), `{"channel":"app","text":"hello","rating":"five"}`, 400, "rating"},
-		{"invalid member id", serviceToken, `{"channel":"app","text":"hello","member_id":"not a ulid"}`, 400, "member_id"},
+		{"invalid member id", serviceToken, `{"channel":"app","text":"hello","member_id":"not an id"}`, 400, "member_id"},
 		{"invalid store", memberToken(m), `{"channel":"store","text":"hello","store":"a b"}`, 400, "store"},
 		{"bad attachment", memberToken(m), `{"channel":"app","text":"hello","attachments":["../etc/passwd"]}`, 400, "attachments[0]"},
 		{"bad email", serviceToken, `{"channel":"email","text":"hello","contact":{"email":"nope"}}`, 400, "contact.email"},
