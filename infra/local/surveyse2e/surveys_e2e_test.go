@@ -410,3 +410,58 @@ func drain(t testing.TB) {
 	}
 	t.Fatal("the survey queue did not drain within 60 s")
 }
+
+// TestDetractorOpensOneFeedbackCase runs the closed loop across two domains:
+// a member's NPS detractor answer makes surveys-worker request a follow-up,
+// and feedback-worker opens exactly one case for it, linked to the member
+// and carrying their words — also when the answer is sent twice. The member
+// id is not a ULID (a brand's imported id): both domains take the system's
+// id rule.
+func TestDetractorOpensOneFeedbackCase(t *testing.T) {
+	id := "loop-" + uniq()
+	body := `{"id":"` + id + `","name":"How was your visit?","one_per":"member","min_sample":1,"questions":[` +
+		`{"id":"nps","kind":"nps","prompt":"How likely are you to recommend us?","required":true},` +
+		`{"id":"why","kind":"text","prompt":"Tell us more"}]}`
+	if st, out := call(t, "POST", "/v1/surveys", token(t, topology.Staff, "staff-e2e"), body); st != 201 {
+		t.Fatalf("create survey: %d %v", st, out)
+	}
+	member := "crm:" + uniq()
+	tok := token(t, topology.Member, member)
+	answer := `{"store":"SH-001","channel":"store","answers":[{"question":"nps","value":2},{"question":"why","value":"排队四十分钟没人管"}]}`
+	for range 2 {
+		if st, out := call(t, "POST", "/v1/surveys/"+id+"/responses", tok, answer); st != 202 {
+			t.Fatalf("answer: %d %v", st, out)
+		}
+	}
+	awaitN(t, id, 1)
+	var cases []any
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, page := call(t, "GET", "/v1/feedback/cases", tok, "")
+		if st != 200 {
+			t.Fatalf("member's cases: %d %v", st, page)
+		}
+		cases, _ = page["cases"].([]any)
+		if len(cases) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if len(cases) != 1 {
+		t.Fatalf("the detractor's cases: %d, want 1: %v", len(cases), cases)
+	}
+	caseID, _ := cases[0].(map[string]any)["id"].(string)
+	// Later deliveries of the follow-up must not open a second case.
+	time.Sleep(2 * time.Second)
+	if _, page := call(t, "GET", "/v1/feedback/cases", tok, ""); len(page["cases"].([]any)) != 1 {
+		t.Fatalf("cases after a while: %v", page["cases"])
+	}
+	st, c := call(t, "GET", "/v1/feedback/cases/"+caseID, tok, "")
+	if st != 200 {
+		t.Fatalf("the case: %d %v", st, c)
+	}
+	if c["channel"] != "store" || c["store"] != "SH-001" || c["member_id"] != member || c["type"] != "complaint" ||
+		!strings.Contains(fmt.Sprint(c["text"]), "排队四十分钟没人管") || !strings.Contains(fmt.Sprint(c["history"]), "survey_response:") {
+		t.Errorf("the follow-up case does not carry the response: %v", c)
+	}
+}
