@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -202,47 +201,15 @@ func (n *Nightly) ProcessPage(ctx context.Context, t sweep.Task, state []byte, i
 		return nil, fault.Wrap(fault.Internal, err, "nightly: run day")
 	}
 	r := &run{n: n, day: t.Run.Key.Day, year: day.Year(), res: res}
-	workers := n.Workers
-	if workers <= 0 {
-		workers = 8
-	}
-	// The page's items, Workers at a time; the first error stops the
-	// others from starting more and fails the page (redone on redelivery).
-	work, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-		next  = make(chan item)
-	)
-	for range min(workers, len(items)) {
-		wg.Go(func() {
-			for it := range next {
-				var err error
-				if it.Account != nil {
-					err = r.account(work, it.Account)
-				} else {
-					err = r.birthday(work, it.Birthday)
-				}
-				if err != nil {
-					once.Do(func() { first = err; cancel() })
-				}
-			}
-		})
-	}
-	for _, it := range items {
-		if work.Err() != nil {
-			break
+	// The page's items, Workers at a time; the first error fails the page
+	// (redone on redelivery).
+	err = sweep.Each(ctx, n.Workers, items, func(ctx context.Context, it item) error {
+		if it.Account != nil {
+			return r.account(ctx, it.Account)
 		}
-		next <- it
-	}
-	close(next)
-	wg.Wait()
-	if first != nil {
-		return nil, first
-	}
-	if err := ctx.Err(); err != nil {
+		return r.birthday(ctx, it.Birthday)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return json.Marshal(r.res)

@@ -192,41 +192,9 @@ func (h *Handler) ProcessPage(ctx context.Context, _ sweep.Task, state []byte, a
 			return nil, fault.Wrap(fault.Internal, err, "reconcile: segment state")
 		}
 	}
-	workers := h.Workers
-	if workers <= 0 {
-		workers = 8
-	}
-	// The page's accounts, Workers at a time; the first error stops the
-	// others from starting more and fails the page (redone on redelivery).
-	work, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-		next  = make(chan *points.Account)
-	)
-	for range min(workers, len(accounts)) {
-		wg.Go(func() {
-			for a := range next {
-				if err := r.member(work, a); err != nil {
-					once.Do(func() { first = err; cancel() })
-				}
-			}
-		})
-	}
-	for _, a := range accounts {
-		if work.Err() != nil {
-			break
-		}
-		next <- a
-	}
-	close(next)
-	wg.Wait()
-	if first != nil {
-		return nil, first
-	}
-	if err := ctx.Err(); err != nil {
+	// The page's accounts, Workers at a time; the first error fails the
+	// page (redone on redelivery).
+	if err := sweep.Each(ctx, h.Workers, accounts, r.member); err != nil {
 		return nil, err
 	}
 	return json.Marshal(r.rep)
