@@ -25,7 +25,7 @@ func BenchmarkIntake(b *testing.B) {
 	members := make([]string, clients)
 	for i := range toks {
 		members[i] = newMember()
-		toks[i] = token(b, topology.Member, members[i])
+		toks[i] = api.Token(b, topology.Member, members[i])
 	}
 	work := make(chan int, b.N)
 	for i := range b.N {
@@ -45,7 +45,7 @@ func BenchmarkIntake(b *testing.B) {
 			for i := range work {
 				body := fmt.Sprintf(`{"channel":"app","store":"BENCH-%d","text":"The parcel %s-%d arrived with a broken box and a missing sock"}`, i%50, run, i)
 				t0 := time.Now()
-				st, _ := call(b, "POST", "/v1/feedback", toks[c], body)
+				st, _ := api.Call(b, "POST", "/v1/feedback", toks[c], body)
 				d := time.Since(t0)
 				mu.Lock()
 				lat = append(lat, d)

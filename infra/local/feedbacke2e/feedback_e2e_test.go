@@ -18,18 +18,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"clientele/infra/local"
+	"clientele/infra/local/stacktest"
 	"clientele/infra/topology"
-	"clientele/shared/apigw/openapicheck"
 	"clientele/shared/dynamo"
 	"clientele/shared/event"
 	"clientele/shared/feedback"
 )
 
 var stack *local.Stack
+
+// api calls the stack, every exchange checked against docs/openapi.json.
+var api *stacktest.Client
 
 func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -45,54 +47,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "starting the local stack:", err)
 		os.Exit(1)
 	}
+	api = stacktest.New(stack, "../../../docs/openapi.json")
 	code := m.Run()
 	_ = stack.Close()
 	os.Exit(code)
-}
-
-// clientFor validates every exchange of the tests against docs/openapi.json.
-var clientFor = openapicheck.ClientFor("../../../docs/openapi.json")
-
-func token(t testing.TB, role topology.Caller, sub string) string {
-	t.Helper()
-	tok, err := stack.Token(role, sub, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-func call(t testing.TB, method, path, tok, body string, headers ...string) (int, map[string]any) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, stack.APIURL+path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := clientFor(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	if out == nil {
-		out = map[string]any{"raw": string(raw)}
-	}
-	return resp.StatusCode, out
-}
-
-func sqsClient() *sqs.Client {
-	return sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(stack.SQSEndpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
 }
 
 func store() *dynamo.FeedbackStore {
@@ -101,7 +59,7 @@ func store() *dynamo.FeedbackStore {
 
 func sendRaw(t testing.TB, body string) {
 	t.Helper()
-	_, err := sqsClient().SendMessage(context.Background(), &sqs.SendMessageInput{
+	_, err := api.SQS().SendMessage(context.Background(), &sqs.SendMessageInput{
 		QueueUrl: aws.String(stack.QueueURL(topology.FeedbackEvents)), MessageBody: aws.String(body)})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +95,7 @@ func uniq() string { return event.NewID(time.Now())[14:] }
 func intake(t testing.TB, tok string, body map[string]any) string {
 	t.Helper()
 	raw, _ := json.Marshal(body)
-	st, out := call(t, "POST", "/v1/feedback", tok, string(raw))
+	st, out := api.Call(t, "POST", "/v1/feedback", tok, string(raw))
 	id, _ := out["id"].(string)
 	if st != http.StatusAccepted || id == "" {
 		t.Fatalf("intake: %d %v", st, out)
@@ -150,10 +108,10 @@ func intake(t testing.TB, tok string, body map[string]any) string {
 func TestIntakeTriageRead(t *testing.T) {
 	t.Parallel()
 	m := newMember()
-	own := token(t, topology.Member, m)
+	own := api.Token(t, topology.Member, m)
 	id := intake(t, own, map[string]any{"channel": "mini_program", "text": "收到的羽绒服拉链坏了，要求换货 " + uniq(), "sku": "JK-" + uniq(), "rating": 1})
 	awaitCase(t, id, "triage", func(c *feedback.Case) bool { return c.Triage != nil })
-	st, out := call(t, "GET", "/v1/feedback/cases/"+id, token(t, topology.Staff, ""), "")
+	st, out := api.Call(t, "GET", "/v1/feedback/cases/"+id, api.Token(t, topology.Staff, ""), "")
 	if st != 200 {
 		t.Fatalf("read: %d %v", st, out)
 	}
@@ -162,7 +120,7 @@ func TestIntakeTriageRead(t *testing.T) {
 	if out["status"] != "open" || out["category"] != "product_quality" || out["priority"] != "P2" || triage["rules_version"] == "" || sla["first_response"] == nil {
 		t.Errorf("case %v", out)
 	}
-	if st, _ := call(t, "GET", "/v1/feedback/cases/"+id, token(t, topology.Member, newMember()), ""); st != 404 {
+	if st, _ := api.Call(t, "GET", "/v1/feedback/cases/"+id, api.Token(t, topology.Member, newMember()), ""); st != 404 {
 		t.Errorf("another member reads the case: %d", st)
 	}
 }
@@ -172,14 +130,14 @@ func TestIntakeTriageRead(t *testing.T) {
 func TestExportListsTheMembersCases(t *testing.T) {
 	t.Parallel()
 	body := fmt.Sprintf(`{"phone":"+86137%08d","signup_channel":"app"}`, time.Now().UnixNano()%100000000)
-	st, out := call(t, "POST", "/v1/members", token(t, topology.Service, ""), body)
+	st, out := api.Call(t, "POST", "/v1/members", api.Token(t, topology.Service, ""), body)
 	m, _ := out["id"].(string)
 	if st != 201 || m == "" {
 		t.Fatalf("signup: %d %v", st, out)
 	}
-	own := token(t, topology.Member, m)
+	own := api.Token(t, topology.Member, m)
 	id := intake(t, own, map[string]any{"channel": "app", "text": "The store refused my membership discount " + uniq()})
-	st, out = call(t, "GET", "/v1/members/"+m+"/export", own, "")
+	st, out = api.Call(t, "GET", "/v1/members/"+m+"/export", own, "")
 	domains, _ := out["domains"].(map[string]any)
 	fb, _ := domains["feedback"].(map[string]any)
 	cases, _ := fb["cases"].([]any)
@@ -193,7 +151,7 @@ func TestExportListsTheMembersCases(t *testing.T) {
 func Test32ConcurrentIntakesOpenOneCluster(t *testing.T) {
 	t.Parallel()
 	sku := "SOLE-" + uniq()
-	svc := token(t, topology.Service, "care-desk")
+	svc := api.Token(t, topology.Service, "care-desk")
 	ids := make([]string, 32)
 	var wg sync.WaitGroup
 	for i := range ids {
@@ -215,8 +173,8 @@ func Test32ConcurrentIntakesOpenOneCluster(t *testing.T) {
 			t.Errorf("case %s joined %s, others %s", id, c.ClusterID, cluster)
 		}
 	}
-	staff := token(t, topology.Staff, "")
-	st, out := call(t, "GET", "/v1/feedback/clusters?limit=100", staff, "")
+	staff := api.Token(t, topology.Staff, "")
+	st, out := api.Call(t, "GET", "/v1/feedback/clusters?limit=100", staff, "")
 	if st != 200 {
 		t.Fatalf("clusters: %d %v", st, out)
 	}
@@ -230,7 +188,7 @@ func Test32ConcurrentIntakesOpenOneCluster(t *testing.T) {
 	if n != 1 || err != nil || cl.Cases != 32 {
 		t.Errorf("%d clusters for the sku; cluster %+v (err %v)", n, cl, err)
 	}
-	st, out = call(t, "GET", "/v1/feedback/cases?cluster="+cluster+"&limit=100", staff, "")
+	st, out = api.Call(t, "GET", "/v1/feedback/cases?cluster="+cluster+"&limit=100", staff, "")
 	if st != 200 || len(out["cases"].([]any)) != 32 {
 		t.Errorf("cases of the cluster: %d, %d", st, len(out["cases"].([]any)))
 	}
@@ -241,7 +199,7 @@ func Test32ConcurrentIntakesOpenOneCluster(t *testing.T) {
 func TestRedeliveryChangesNothing(t *testing.T) {
 	t.Parallel()
 	m := newMember()
-	id := intake(t, token(t, topology.Member, m), map[string]any{"channel": "app", "text": "Coupon code fails at checkout " + uniq()})
+	id := intake(t, api.Token(t, topology.Member, m), map[string]any{"channel": "app", "text": "Coupon code fails at checkout " + uniq()})
 	triaged := awaitCase(t, id, "triage", func(c *feedback.Case) bool { return c.Triage != nil })
 	received, _ := event.New(feedback.TypeReceived, "test", time.Now(), feedback.Received{CaseID: id})
 	fu, _ := event.New(event.TypeFeedbackFollowUpRequested, "test", time.Now(), event.FollowUpRequested{Source: "survey_response",
@@ -267,7 +225,7 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 	}
 	// A sentinel behind the redeliveries: once it is applied, the worker
 	// has had them (the local mapping polls in order of arrival).
-	sentinel := intake(t, token(t, topology.Member, newMember()), map[string]any{"channel": "app", "text": "sentinel " + uniq()})
+	sentinel := intake(t, api.Token(t, topology.Member, newMember()), map[string]any{"channel": "app", "text": "sentinel " + uniq()})
 	awaitCase(t, sentinel, "sentinel", func(c *feedback.Case) bool { return c.Triage != nil })
 	time.Sleep(2 * time.Second)
 	after := awaitCase(t, id, "read", func(*feedback.Case) bool { return true })
@@ -287,7 +245,7 @@ func TestPoisonMessageReachesDLQ(t *testing.T) {
 	t.Parallel()
 	marker := "poison-" + uniq()
 	sendRaw(t, `{"id":"`+marker+`","type":"feedback.received","version":1,"occurred_at":"2026-11-22T00:00:00Z","source":"test","data":{"case_id":"no such case!"}}`)
-	c := sqsClient()
+	c := api.SQS()
 	dlq := stack.QueueURL(topology.DLQName(topology.FeedbackEvents))
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {

@@ -48,7 +48,7 @@ func BenchmarkHotMemberRedemption(b *testing.B) {
 	member := signup(b)
 	send(b, event.TypePointsPurchase, purchaseOf(member, "HOT-"+member, 10000000))          // 100 000 points
 	await(b, member, "seed", func(a *points.Account) bool { return a.Available == 100100 }) // + welcome bonus
-	own := token(b, topology.Member, member)
+	own := api.Token(b, topology.Member, member)
 	const clients = 16
 	work := make(chan int, b.N)
 	for i := range b.N {
@@ -67,7 +67,7 @@ func BenchmarkHotMemberRedemption(b *testing.B) {
 			defer wg.Done()
 			for i := range work {
 				t0 := time.Now()
-				st, _ := call(b, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":1,"reason":"bench"}`, "Idempotency-Key", fmt.Sprintf("h%d-%s", i, member))
+				st, _ := api.Call(b, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":1,"reason":"bench"}`, "Idempotency-Key", fmt.Sprintf("h%d-%s", i, member))
 				d := time.Since(t0)
 				mu.Lock()
 				lat = append(lat, d)

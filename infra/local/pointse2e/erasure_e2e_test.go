@@ -22,19 +22,19 @@ import (
 func TestErasureScrubsFreeTextEverywhere(t *testing.T) {
 	t.Parallel()
 	member := signup(t)
-	staff, own := token(t, topology.Staff, "staff-e2e"), token(t, topology.Member, member)
+	staff, own := api.Token(t, topology.Staff, "staff-e2e"), api.Token(t, topology.Member, member)
 	note := "called about Li Wei's parcel " + member
 	reason := "gift for my sister Mei " + member
 	await(t, member, "welcome bonus", func(a *points.Account) bool { return a.Available == 100 })
-	if st, out := call(t, "POST", "/v1/members/"+member+"/points/adjustments", staff,
+	if st, out := api.Call(t, "POST", "/v1/members/"+member+"/points/adjustments", staff,
 		`{"amount":40,"reason_code":"goodwill","note":"`+note+`"}`, "Idempotency-Key", "adj-"+member); st != 201 {
 		t.Fatalf("adjustment: %d %v", st, out)
 	}
-	if st, out := call(t, "POST", "/v1/members/"+member+"/points/redemptions", own,
+	if st, out := api.Call(t, "POST", "/v1/members/"+member+"/points/redemptions", own,
 		`{"amount":30,"reason":"`+reason+`"}`, "Idempotency-Key", "red-"+member); st != 201 {
 		t.Fatalf("redemption: %d %v", st, out)
 	}
-	if st, out := call(t, "DELETE", "/v1/members/"+member, own, ""); st != 200 {
+	if st, out := api.Call(t, "DELETE", "/v1/members/"+member, own, ""); st != 200 {
 		t.Fatalf("erase: %d %v", st, out)
 	}
 	// Items of the points table holding the text: entries, stored
@@ -61,7 +61,7 @@ func TestErasureScrubsFreeTextEverywhere(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	var export string
 	for {
-		st, out := call(t, "GET", "/v1/members/"+member+"/export", staff, "")
+		st, out := api.Call(t, "GET", "/v1/members/"+member+"/export", staff, "")
 		raw, _ := json.Marshal(out)
 		export = string(raw)
 		left := leftovers()

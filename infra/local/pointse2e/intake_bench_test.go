@@ -17,12 +17,12 @@ import (
 // item (the intake's hot spot).
 func BenchmarkHotOrderReturns(b *testing.B) {
 	member := signup(b)
-	pos := token(b, topology.Service, "")
+	pos := api.Token(b, topology.Service, "")
 	order := "HOTRET-" + member
 	p := points.Purchase{OrderID: order, MemberID: member, Channel: "online", Currency: "CNY",
 		Lines: []points.PurchaseLine{{LineID: "1", SKU: "S", Quantity: 100000, Amount: 10000000}}}
 	body, _ := json.Marshal(p)
-	if st, out := call(b, "POST", "/v1/purchases", pos, string(body)); st != 202 {
+	if st, out := api.Call(b, "POST", "/v1/purchases", pos, string(body)); st != 202 {
 		b.Fatalf("purchase: %d %v", st, out)
 	}
 	await(b, member, "order applied", func(a *points.Account) bool { return a.Stats.TotalOrders == 1 })
@@ -44,7 +44,7 @@ func BenchmarkHotOrderReturns(b *testing.B) {
 				r, _ := json.Marshal(points.Return{ReturnID: fmt.Sprintf("HR%d-%s", i, member), OrderID: order,
 					Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
 				t0 := time.Now()
-				st, _ := call(b, "POST", "/v1/returns", pos, string(r))
+				st, _ := api.Call(b, "POST", "/v1/returns", pos, string(r))
 				d := time.Since(t0)
 				mu.Lock()
 				lat = append(lat, d)

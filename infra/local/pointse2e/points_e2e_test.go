@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -19,18 +18,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"clientele/infra/local"
+	"clientele/infra/local/stacktest"
 	"clientele/infra/topology"
-	"clientele/shared/apigw/openapicheck"
 	"clientele/shared/dynamo"
 	"clientele/shared/event"
 	"clientele/shared/points"
 )
 
 var stack *local.Stack
+
+// api calls the stack, every exchange checked against docs/openapi.json.
+var api *stacktest.Client
 
 // policy: purchase points are available at once, so the tests can redeem
 // right after earning; returns then take available points.
@@ -51,51 +52,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "starting the local stack:", err)
 		os.Exit(1)
 	}
+	api = stacktest.New(stack, "../../../docs/openapi.json")
 	code := m.Run()
 	_ = stack.Close()
 	os.Exit(code)
-}
-
-func token(t testing.TB, role topology.Caller, sub string) string {
-	t.Helper()
-	tok, err := stack.Token(role, sub, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-func call(t testing.TB, method, path, tok, body string, headers ...string) (int, map[string]any) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, stack.APIURL+path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := clientFor(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	if out == nil {
-		out = map[string]any{"raw": string(raw)}
-	}
-	return resp.StatusCode, out
-}
-
-func sqsClient() *sqs.Client {
-	return sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(stack.SQSEndpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
 }
 
 func store() *dynamo.PointsStore {
@@ -117,7 +77,7 @@ func send(t testing.TB, typ string, data any) event.Envelope {
 func sendRaw(t testing.TB, e event.Envelope) {
 	t.Helper()
 	body, _ := json.Marshal(e)
-	_, err := sqsClient().SendMessage(context.Background(), &sqs.SendMessageInput{
+	_, err := api.SQS().SendMessage(context.Background(), &sqs.SendMessageInput{
 		QueueUrl: aws.String(stack.QueueURL(topology.PointsEvents)), MessageBody: aws.String(string(body))})
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +123,7 @@ func signup(t testing.TB) string {
 	t.Helper()
 	n := phoneSeq.Add(1) + time.Now().UnixNano()%1000000*100
 	body := fmt.Sprintf(`{"phone":"+86136%08d","signup_channel":"store","preferred_store":"SH-001"}`, n%100000000)
-	st, out := call(t, "POST", "/v1/members", token(t, topology.Service, ""), body)
+	st, out := api.Call(t, "POST", "/v1/members", api.Token(t, topology.Service, ""), body)
 	id, _ := out["id"].(string)
 	if st != 201 || id == "" {
 		t.Fatalf("signup: %d %v", st, out)
@@ -183,30 +143,30 @@ func purchaseOf(member, order string, amounts ...int64) points.Purchase {
 func TestEarnRedeemReturnOverHTTP(t *testing.T) {
 	t.Parallel()
 	member := signup(t)
-	pos := token(t, topology.Service, "")
-	own := token(t, topology.Member, member)
+	pos := api.Token(t, topology.Service, "")
+	own := api.Token(t, topology.Member, member)
 	order := "ORD-" + member
 	body, _ := json.Marshal(purchaseOf(member, order, 59900, 19900))
-	if st, out := call(t, "POST", "/v1/purchases", pos, string(body)); st != 202 {
+	if st, out := api.Call(t, "POST", "/v1/purchases", pos, string(body)); st != 202 {
 		t.Fatalf("purchase: %d %v", st, out)
 	}
 	// 798 for the order plus the 100-point welcome bonus of the signup.
 	await(t, member, "earn", func(a *points.Account) bool { return a.Available == 898 })
-	if st, out := call(t, "GET", "/v1/members/"+member+"/points", own, ""); st != 200 || out["available"] != 898.0 {
+	if st, out := api.Call(t, "GET", "/v1/members/"+member+"/points", own, ""); st != 200 || out["available"] != 898.0 {
 		t.Fatalf("balance: %d %v", st, out)
 	}
 	// Redeem 300 with an Idempotency-Key; the retry is a replay.
-	st, first := call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":300,"reason":"coupon"}`, "Idempotency-Key", "r-"+member)
-	st2, again := call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":300,"reason":"coupon"}`, "Idempotency-Key", "r-"+member)
+	st, first := api.Call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":300,"reason":"coupon"}`, "Idempotency-Key", "r-"+member)
+	st2, again := api.Call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":300,"reason":"coupon"}`, "Idempotency-Key", "r-"+member)
 	if st != 201 || st2 != 201 || fmt.Sprint(first) != fmt.Sprint(again) {
 		t.Fatalf("redeem: %d %v / %d %v", st, first, st2, again)
 	}
-	if st, out := call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":100000,"reason":"tv"}`, "Idempotency-Key", "big-"+member); st != 409 || out["available"] != 598.0 {
+	if st, out := api.Call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":100000,"reason":"tv"}`, "Idempotency-Key", "big-"+member); st != 409 || out["available"] != 598.0 {
 		t.Fatalf("overdraft: %d %v", st, out)
 	}
 	// Return one of the two units of line 1: 599 earned / 2 → 299 back.
 	ret, _ := json.Marshal(points.Return{ReturnID: "RET-" + member, OrderID: order, MemberID: member, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
-	if st, out := call(t, "POST", "/v1/returns", pos, string(ret)); st != 202 {
+	if st, out := api.Call(t, "POST", "/v1/returns", pos, string(ret)); st != 202 {
 		t.Fatalf("return: %d %v", st, out)
 	}
 	a := await(t, member, "reverse", func(a *points.Account) bool { return a.Available == 299 })
@@ -216,11 +176,11 @@ func TestEarnRedeemReturnOverHTTP(t *testing.T) {
 	// A return for an order not processed yet is parked; one for an
 	// unknown line of a processed order is refused at the door.
 	early, _ := json.Marshal(points.Return{ReturnID: "RET-x" + member, OrderID: "NOPE-" + member, MemberID: member, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
-	if st, out := call(t, "POST", "/v1/returns", pos, string(early)); st != 202 || out["status"] != "parked" {
+	if st, out := api.Call(t, "POST", "/v1/returns", pos, string(early)); st != 202 || out["status"] != "parked" {
 		t.Errorf("return before its order: %d %v", st, out)
 	}
 	badLine, _ := json.Marshal(points.Return{ReturnID: "RET-y" + member, OrderID: order, MemberID: member, Lines: []points.ReturnLine{{LineID: "9", Quantity: 1}}})
-	if st, _ := call(t, "POST", "/v1/returns", pos, string(badLine)); st != 400 {
+	if st, _ := api.Call(t, "POST", "/v1/returns", pos, string(badLine)); st != 400 {
 		t.Errorf("unknown line: %d", st)
 	}
 }
@@ -302,7 +262,7 @@ func TestRedeliveredOutOfOrderMessagesApplyOnce(t *testing.T) {
 func TestPoisonMessageReachesDLQWithoutBlockingItsBatch(t *testing.T) {
 	t.Parallel()
 	member := memberID()
-	c := sqsClient()
+	c := api.SQS()
 	poison := `{"id":"poison-` + member + `","type":"points.purchase","version":1,"occurred_at":"2026-11-22T00:00:00Z","source":"test","data":{"order_id":""}}`
 	if _, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(stack.QueueURL(topology.PointsEvents)), MessageBody: aws.String(poison)}); err != nil {
 		t.Fatal(err)
@@ -335,7 +295,7 @@ func TestConcurrentRedemptionsOverHTTP(t *testing.T) {
 	member := signup(t)
 	send(t, event.TypePointsPurchase, purchaseOf(member, "C-"+member, 100000))            // 1000 points
 	await(t, member, "seed", func(a *points.Account) bool { return a.Available == 1100 }) // + welcome bonus
-	own := token(t, topology.Member, member)
+	own := api.Token(t, topology.Member, member)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok, conflicts := 0, 0
@@ -343,7 +303,7 @@ func TestConcurrentRedemptionsOverHTTP(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, out := call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":90,"reason":"coupon"}`, "Idempotency-Key", fmt.Sprintf("c%d-%s", i, member))
+			st, out := api.Call(t, "POST", "/v1/members/"+member+"/points/redemptions", own, `{"amount":90,"reason":"coupon"}`, "Idempotency-Key", fmt.Sprintf("c%d-%s", i, member))
 			mu.Lock()
 			defer mu.Unlock()
 			switch st {
@@ -408,22 +368,22 @@ func TestWorkerDiedBeforeDeletingTheMessage(t *testing.T) {
 func TestReturnsRacingAndOvertakingOverHTTP(t *testing.T) {
 	t.Parallel()
 	member := signup(t)
-	pos := token(t, topology.Service, "")
+	pos := api.Token(t, topology.Service, "")
 	order := "RACE-" + member
 	// A return before its purchase: parked.
 	early, _ := json.Marshal(points.Return{ReturnID: "EARLY-" + member, OrderID: order, MemberID: member, Lines: []points.ReturnLine{{LineID: "2", Quantity: 1}}})
-	if st, out := call(t, "POST", "/v1/returns", pos, string(early)); st != 202 || out["status"] != "parked" {
+	if st, out := api.Call(t, "POST", "/v1/returns", pos, string(early)); st != 202 || out["status"] != "parked" {
 		t.Fatalf("early return: %d %v", st, out)
 	}
 	body, _ := json.Marshal(purchaseOf(member, order, 20000, 10000)) // 2 units of each line
-	if st, out := call(t, "POST", "/v1/purchases", pos, string(body)); st != 202 {
+	if st, out := api.Call(t, "POST", "/v1/purchases", pos, string(body)); st != 202 {
 		t.Fatalf("purchase: %d %v", st, out)
 	}
 	// 200 + 100 earned, the welcome bonus, and half of line 2 reversed.
 	await(t, member, "purchase and parked return", func(a *points.Account) bool { return a.Available == 100+300-50 })
 	// The same order id with other lines is refused.
 	other, _ := json.Marshal(purchaseOf(member, order, 20000, 10000, 500))
-	if st, out := call(t, "POST", "/v1/purchases", pos, string(other)); st != 409 {
+	if st, out := api.Call(t, "POST", "/v1/purchases", pos, string(other)); st != 409 {
 		t.Errorf("reused order id: %d %v", st, out)
 	}
 	// Line 1 has 2 units; 6 clients race to return one each.
@@ -435,7 +395,7 @@ func TestReturnsRacingAndOvertakingOverHTTP(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			r, _ := json.Marshal(points.Return{ReturnID: fmt.Sprintf("R%d-%s", i, member), OrderID: order, MemberID: member, Lines: []points.ReturnLine{{LineID: "1", Quantity: 1}}})
-			st, _ := call(t, "POST", "/v1/returns", pos, string(r))
+			st, _ := api.Call(t, "POST", "/v1/returns", pos, string(r))
 			mu.Lock()
 			statuses[st]++
 			mu.Unlock()
@@ -450,7 +410,3 @@ func TestReturnsRacingAndOvertakingOverHTTP(t *testing.T) {
 		t.Errorf("ledger %d ≠ balance %d", ledgerSum(t, member), a.Net())
 	}
 }
-
-// clientFor validates every exchange of the tests against docs/openapi.json
-// with kin-openapi; benchmarks get the plain client.
-var clientFor = openapicheck.ClientFor("../../../docs/openapi.json")

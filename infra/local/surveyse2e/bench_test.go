@@ -46,7 +46,7 @@ func BenchmarkLinkResponsesScored(b *testing.B) {
 				if i >= int64(b.N) {
 					return
 				}
-				if st, out := call(b, "POST", "/v1/survey-responses", "", bodies[i]); st != 202 {
+				if st, out := api.Call(b, "POST", "/v1/survey-responses", "", bodies[i]); st != 202 {
 					b.Errorf("answer: %d %v", st, out)
 					return
 				}
@@ -83,7 +83,7 @@ func seedYear(b *testing.B) (string, []byte) {
 		`{"id":"csat","kind":"csat","prompt":"Satisfied with the staff?","dimension":"service_quality"},` +
 		`{"id":"ease","kind":"ces","prompt":"Easy to shop?","dimension":"shopping_experience"},` +
 		`{"id":"quality","kind":"rating","prompt":"Product quality","dimension":"product_quality"}]}`
-	if st, out := call(b, "POST", "/v1/surveys", token(b, topology.Staff, "bench"), body); st != 201 {
+	if st, out := api.Call(b, "POST", "/v1/surveys", api.Token(b, topology.Staff, "bench"), body); st != 201 {
 		b.Fatalf("create: %d %v", st, out)
 	}
 	s := surveyStore()
@@ -170,7 +170,7 @@ var seeded struct {
 func BenchmarkScoresYear50Stores(b *testing.B) {
 	seeded.once.Do(func() { seeded.id, seeded.want = seedYear(b) })
 	url := fmt.Sprintf("%s/v1/surveys/%s/scores?from=%s&to=%s&tz=%s", stack.APIURL, seeded.id, yearFrom, yearTo, topology.Clientele().TimeZone)
-	tok := token(b, topology.Staff, "bench")
+	tok := api.Token(b, topology.Staff, "bench")
 	get := func() ([]byte, time.Duration) {
 		req, _ := http.NewRequest("GET", url, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)

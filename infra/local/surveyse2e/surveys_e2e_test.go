@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -20,13 +19,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"clientele/infra/local"
+	"clientele/infra/local/stacktest"
 	"clientele/infra/topology"
-	"clientele/shared/apigw/openapicheck"
 	"clientele/shared/dynamo"
 	"clientele/shared/env"
 	"clientele/shared/event"
@@ -34,6 +32,9 @@ import (
 )
 
 var stack *local.Stack
+
+// api calls the stack, every exchange checked against docs/openapi.json.
+var api *stacktest.Client
 
 // invitedSurvey is the survey the test policy invites to after purchases.
 const invitedSurvey = "e2e-after-purchase"
@@ -60,57 +61,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "starting the local stack:", err)
 		os.Exit(1)
 	}
+	api = stacktest.New(stack, "../../../docs/openapi.json")
 	code := m.Run()
 	_ = stack.Close()
 	os.Exit(code)
-}
-
-// clientFor validates every exchange of the tests against docs/openapi.json.
-var clientFor = openapicheck.ClientFor("../../../docs/openapi.json")
-
-func token(t testing.TB, role topology.Caller, sub string) string {
-	t.Helper()
-	tok, err := stack.Token(role, sub, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// call makes a request; tok "" sends no Authorization header.
-func call(t testing.TB, method, path, tok, body string, headers ...string) (int, map[string]any) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, stack.APIURL+path, rd)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := clientFor(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	if out == nil {
-		out = map[string]any{"raw": string(raw)}
-	}
-	return resp.StatusCode, out
-}
-
-func sqsClient() *sqs.Client {
-	return sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(stack.SQSEndpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
 }
 
 func zone() *time.Location {
@@ -139,7 +93,7 @@ func createSurvey(t testing.TB, id string) {
 	body := `{"id":"` + id + `","name":"How was your purchase?","one_per":"order","min_sample":1,"questions":[` +
 		`{"id":"nps","kind":"nps","prompt":"How likely are you to recommend us?","required":true},` +
 		`{"id":"csat","kind":"csat","prompt":"How satisfied are you with the staff?","dimension":"service_quality","required":true}]}`
-	if st, out := call(t, "POST", "/v1/surveys", token(t, topology.Staff, "staff-e2e"), body); st != 201 {
+	if st, out := api.Call(t, "POST", "/v1/surveys", api.Token(t, topology.Staff, "staff-e2e"), body); st != 201 {
 		t.Fatalf("create survey: %d %v", st, out)
 	}
 }
@@ -149,7 +103,7 @@ func npsN(t testing.TB, id string) (n int64, counts map[string]any) {
 	t.Helper()
 	day := survey.DayOf(time.Now(), zone())
 	q := fmt.Sprintf("?from=%s&to=%s&tz=%s", day-1, day+1, topology.Clientele().TimeZone)
-	st, out := call(t, "GET", "/v1/surveys/"+id+"/scores"+q, token(t, topology.Staff, "staff-e2e"), "")
+	st, out := api.Call(t, "GET", "/v1/surveys/"+id+"/scores"+q, api.Token(t, topology.Staff, "staff-e2e"), "")
 	if st != 200 {
 		t.Fatalf("scores: %d %v", st, out)
 	}
@@ -188,7 +142,7 @@ func awaitN(t testing.TB, id string, want int64) {
 // invitation arrives.
 func invitationFor(t *testing.T, memberID string) event.SurveyInvitation {
 	t.Helper()
-	c := sqsClient()
+	c := api.SQS()
 	url := stack.QueueURL(topology.NotificationEvents)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -228,7 +182,7 @@ func signup(t *testing.T) string {
 	n := (time.Now().UnixNano()/1000 + phoneSeq.n) % 100000000
 	phoneSeq.Unlock()
 	body := fmt.Sprintf(`{"phone":"+86137%08d","signup_channel":"app","consents":[{"purpose":"marketing","channel":"email","granted":true,"source":"app"}]}`, n)
-	st, out := call(t, "POST", "/v1/members", token(t, topology.Service, ""), body)
+	st, out := api.Call(t, "POST", "/v1/members", api.Token(t, topology.Service, ""), body)
 	id, _ := out["id"].(string)
 	if st != 201 || id == "" {
 		t.Fatalf("signup: %d %v", st, out)
@@ -245,7 +199,7 @@ func TestInvitationToScoredResponseWithoutAJWT(t *testing.T) {
 	order := "E2E-" + uniq()
 	purchase := `{"order_id":"` + order + `","member_id":"` + m + `","store":"SH-001","channel":"store","currency":"CNY",` +
 		`"lines":[{"line_id":"1","sku":"SKU-1","category":"shoes","quantity":1,"amount":10000}]}`
-	if st, out := call(t, "POST", "/v1/purchases", token(t, topology.Service, ""), purchase); st != 202 {
+	if st, out := api.Call(t, "POST", "/v1/purchases", api.Token(t, topology.Service, ""), purchase); st != 202 {
 		t.Fatalf("purchase: %d %v", st, out)
 	}
 	inv := invitationFor(t, m)
@@ -254,11 +208,11 @@ func TestInvitationToScoredResponseWithoutAJWT(t *testing.T) {
 	}
 	// The member routes still need a token: without one, API Gateway's 401.
 	answers := `[{"question":"nps","value":10},{"question":"csat","value":5}]`
-	if st, out := call(t, "POST", "/v1/surveys/"+invitedSurvey+"/responses", "", `{"channel":"store","answers":`+answers+`}`); st != 401 ||
+	if st, out := api.Call(t, "POST", "/v1/surveys/"+invitedSurvey+"/responses", "", `{"channel":"store","answers":`+answers+`}`); st != 401 ||
 		out["message"] != "Unauthorized" {
 		t.Errorf("member route without a token: %d %v", st, out)
 	}
-	st, out := call(t, "POST", "/v1/survey-responses", "", `{"token":"`+inv.Token+`","answers":`+answers+`}`)
+	st, out := api.Call(t, "POST", "/v1/survey-responses", "", `{"token":"`+inv.Token+`","answers":`+answers+`}`)
 	if st != 202 || out["status"] != "accepted" {
 		t.Fatalf("link answer: %d %v", st, out)
 	}
@@ -269,16 +223,16 @@ func TestInvitationToScoredResponseWithoutAJWT(t *testing.T) {
 		t.Errorf("stored response %+v %v", got, err)
 	}
 	// The same answers again: already recorded; other answers: the link is used.
-	if st, out := call(t, "POST", "/v1/survey-responses", "", `{"token":"`+inv.Token+`","answers":`+answers+`}`); st != 202 || out["status"] != "already_recorded" {
+	if st, out := api.Call(t, "POST", "/v1/survey-responses", "", `{"token":"`+inv.Token+`","answers":`+answers+`}`); st != 202 || out["status"] != "already_recorded" {
 		t.Errorf("retry: %d %v", st, out)
 	}
-	if st, out := call(t, "POST", "/v1/survey-responses", "", `{"token":"`+inv.Token+`","answers":[{"question":"nps","value":0},{"question":"csat","value":1}]}`); st != 409 {
+	if st, out := api.Call(t, "POST", "/v1/survey-responses", "", `{"token":"`+inv.Token+`","answers":[{"question":"nps","value":0},{"question":"csat","value":1}]}`); st != 409 {
 		t.Errorf("reused link: %d %v", st, out)
 	}
 	// The completion bonus reaches the ledger, once.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		st, page := call(t, "GET", "/v1/members/"+m+"/points/entries?limit=100", token(t, topology.Member, m), "")
+		st, page := api.Call(t, "GET", "/v1/members/"+m+"/points/entries?limit=100", api.Token(t, topology.Member, m), "")
 		bonuses := 0
 		entries, _ := page["entries"].([]any)
 		for _, e := range entries {
@@ -318,7 +272,7 @@ func TestConcurrentAndRedeliveredResponsesCountOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, a := range all {
 		wg.Go(func() {
-			if st, out := call(t, "POST", "/v1/survey-responses", "", a.body); st != 202 {
+			if st, out := api.Call(t, "POST", "/v1/survey-responses", "", a.body); st != 202 {
 				t.Errorf("answer: %d %v", st, out)
 			}
 		})
@@ -342,7 +296,7 @@ func TestConcurrentAndRedeliveredResponsesCountOnce(t *testing.T) {
 		}
 	}
 	for _, a := range all {
-		if st, out := call(t, "POST", "/v1/survey-responses", "", a.body); st != 202 || out["status"] != "already_recorded" {
+		if st, out := api.Call(t, "POST", "/v1/survey-responses", "", a.body); st != 202 || out["status"] != "already_recorded" {
 			t.Errorf("answer again: %d %v", st, out)
 		}
 	}
@@ -387,7 +341,7 @@ func send(t testing.TB, sub survey.Submission) {
 		t.Fatal(err)
 	}
 	body, _ := json.Marshal(e)
-	if _, err := sqsClient().SendMessage(context.Background(), &sqs.SendMessageInput{
+	if _, err := api.SQS().SendMessage(context.Background(), &sqs.SendMessageInput{
 		QueueUrl: aws.String(stack.QueueURL(topology.SurveyEvents)), MessageBody: aws.String(string(body))}); err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +352,7 @@ func drain(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		out, err := sqsClient().GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		out, err := api.SQS().GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
 			QueueUrl: aws.String(stack.QueueURL(topology.SurveyEvents)), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
 		if err != nil {
 			t.Fatal(err)
@@ -422,14 +376,14 @@ func TestDetractorOpensOneFeedbackCase(t *testing.T) {
 	body := `{"id":"` + id + `","name":"How was your visit?","one_per":"member","min_sample":1,"questions":[` +
 		`{"id":"nps","kind":"nps","prompt":"How likely are you to recommend us?","required":true},` +
 		`{"id":"why","kind":"text","prompt":"Tell us more"}]}`
-	if st, out := call(t, "POST", "/v1/surveys", token(t, topology.Staff, "staff-e2e"), body); st != 201 {
+	if st, out := api.Call(t, "POST", "/v1/surveys", api.Token(t, topology.Staff, "staff-e2e"), body); st != 201 {
 		t.Fatalf("create survey: %d %v", st, out)
 	}
 	member := "crm:" + uniq()
-	tok := token(t, topology.Member, member)
+	tok := api.Token(t, topology.Member, member)
 	answer := `{"store":"SH-001","channel":"store","answers":[{"question":"nps","value":2},{"question":"why","value":"排队四十分钟没人管"}]}`
 	for range 2 {
-		if st, out := call(t, "POST", "/v1/surveys/"+id+"/responses", tok, answer); st != 202 {
+		if st, out := api.Call(t, "POST", "/v1/surveys/"+id+"/responses", tok, answer); st != 202 {
 			t.Fatalf("answer: %d %v", st, out)
 		}
 	}
@@ -437,7 +391,7 @@ func TestDetractorOpensOneFeedbackCase(t *testing.T) {
 	var cases []any
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		st, page := call(t, "GET", "/v1/feedback/cases", tok, "")
+		st, page := api.Call(t, "GET", "/v1/feedback/cases", tok, "")
 		if st != 200 {
 			t.Fatalf("member's cases: %d %v", st, page)
 		}
@@ -453,10 +407,10 @@ func TestDetractorOpensOneFeedbackCase(t *testing.T) {
 	caseID, _ := cases[0].(map[string]any)["id"].(string)
 	// Later deliveries of the follow-up must not open a second case.
 	time.Sleep(2 * time.Second)
-	if _, page := call(t, "GET", "/v1/feedback/cases", tok, ""); len(page["cases"].([]any)) != 1 {
+	if _, page := api.Call(t, "GET", "/v1/feedback/cases", tok, ""); len(page["cases"].([]any)) != 1 {
 		t.Fatalf("cases after a while: %v", page["cases"])
 	}
-	st, c := call(t, "GET", "/v1/feedback/cases/"+caseID, tok, "")
+	st, c := api.Call(t, "GET", "/v1/feedback/cases/"+caseID, tok, "")
 	if st != 200 {
 		t.Fatalf("the case: %d %v", st, c)
 	}
