@@ -123,3 +123,22 @@ func HandleSegments(ctx context.Context, h SegmentHandler, log *slog.Logger, ev 
 	}
 	return b.Response()
 }
+
+// SQSEvent recognises an SQS event among a function's payloads (a
+// "Records" array whose records come from aws:sqs): a sweep's function is
+// invoked both by its schedule and by its segment queue.
+func SQSEvent(raw json.RawMessage) (events.SQSEvent, bool) {
+	var probe struct {
+		Records []struct {
+			EventSource string `json:"eventSource"`
+		} `json:"Records"`
+	}
+	if json.Unmarshal(raw, &probe) != nil || len(probe.Records) == 0 || probe.Records[0].EventSource != "aws:sqs" {
+		return events.SQSEvent{}, false
+	}
+	var ev events.SQSEvent
+	if json.Unmarshal(raw, &ev) != nil {
+		return events.SQSEvent{}, false
+	}
+	return ev, true
+}

@@ -161,3 +161,16 @@ func TestHandleSegmentsReportsOnlyFailures(t *testing.T) {
 		t.Errorf("%d malformed messages logged, want 2:\n%s", n, logs.String())
 	}
 }
+
+func TestSQSEventTellsQueueFromSchedule(t *testing.T) {
+	t.Parallel()
+	ev, ok := sweepsqs.SQSEvent(json.RawMessage(`{"Records":[{"messageId":"m1","eventSource":"aws:sqs","body":"{}"}]}`))
+	if !ok || len(ev.Records) != 1 || ev.Records[0].MessageId != "m1" {
+		t.Fatalf("an SQS event: %v %+v", ok, ev)
+	}
+	for _, raw := range []string{`{"job":"nightly"}`, `null`, `{"Records":[]}`, `{"Records":[{"eventSource":"aws:s3"}]}`, `not json`} {
+		if _, ok := sweepsqs.SQSEvent(json.RawMessage(raw)); ok {
+			t.Errorf("%s taken for an SQS event", raw)
+		}
+	}
+}

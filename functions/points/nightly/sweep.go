@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"clientele/shared/fault"
 	"clientele/shared/points"
 	"clientele/shared/sweep"
@@ -60,7 +58,7 @@ type Trigger struct {
 // missing segments). {"job":"nightly","resume":"2026-03-10"} resumes that
 // day's failed run.
 func (n *Nightly) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
-	if ev, ok := sqsEvent(raw); ok {
+	if ev, ok := sweepsqs.SQSEvent(raw); ok {
 		return sweepsqs.HandleSegments(ctx, segments{n}, n.Log, ev), nil
 	}
 	var in struct {
@@ -110,23 +108,6 @@ func (n *Nightly) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 
 func trigger(r sweep.Run, started, resumed bool) Trigger {
 	return Trigger{Run: r.Key.ID(), Status: r.Status, Started: started, Resumed: resumed, Segments: r.TotalSegments, Missing: r.Missing}
-}
-
-// sqsEvent recognises an SQS event (a "Records" array of SQS records).
-func sqsEvent(raw json.RawMessage) (events.SQSEvent, bool) {
-	var probe struct {
-		Records []struct {
-			EventSource string `json:"eventSource"`
-		} `json:"Records"`
-	}
-	if json.Unmarshal(raw, &probe) != nil || len(probe.Records) == 0 || probe.Records[0].EventSource != "aws:sqs" {
-		return events.SQSEvent{}, false
-	}
-	var ev events.SQSEvent
-	if json.Unmarshal(raw, &ev) != nil {
-		return events.SQSEvent{}, false
-	}
-	return ev, true
 }
 
 // segments hands segment messages to the engine with the run's day in the

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"clientele/shared/fault"
 	"clientele/shared/metrics"
 	"clientele/shared/points"
@@ -86,7 +84,7 @@ type Trigger struct {
 //   - {"job":"reconcile","resume":"2026-03-08"} resumes that day's failed
 //     run.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
-	if ev, ok := sqsEvent(raw); ok {
+	if ev, ok := sweepsqs.SQSEvent(raw); ok {
 		return sweepsqs.HandleSegments(ctx, h.sweep(), h.Log, ev), nil
 	}
 	var in struct {
@@ -160,23 +158,6 @@ func (h *Handler) one(ctx context.Context, memberID string) (Report, error) {
 	}
 	h.Log.InfoContext(ctx, "reconciliation", "members_checked", rep.MembersChecked, "liability", rep.Liability)
 	return rep, nil
-}
-
-// sqsEvent recognises an SQS event (a "Records" array of SQS records).
-func sqsEvent(raw json.RawMessage) (events.SQSEvent, bool) {
-	var probe struct {
-		Records []struct {
-			EventSource string `json:"eventSource"`
-		} `json:"Records"`
-	}
-	if json.Unmarshal(raw, &probe) != nil || len(probe.Records) == 0 || probe.Records[0].EventSource != "aws:sqs" {
-		return events.SQSEvent{}, false
-	}
-	var ev events.SQSEvent
-	if json.Unmarshal(raw, &ev) != nil {
-		return events.SQSEvent{}, false
-	}
-	return ev, true
 }
 
 // ProcessPage implements sweep.Processor: it checks each account of the
