@@ -22,6 +22,7 @@ import (
 	"clientele/shared/fault"
 	"clientele/shared/feedback"
 	"clientele/shared/logging"
+	"clientele/shared/queue/queuetest"
 )
 
 var (
@@ -38,31 +39,6 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// recorder is a Publisher that keeps what it was asked to publish.
-type recorder struct {
-	mu  sync.Mutex
-	evs []event.Envelope
-}
-
-func (r *recorder) Publish(_ context.Context, evs ...event.Envelope) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, evs...)
-	return nil
-}
-
-func (r *recorder) ofType(t string) []event.Envelope {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []event.Envelope
-	for _, e := range r.evs {
-		if e.Type == t {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 type lockedWriter struct {
 	mu  *sync.Mutex
 	buf *bytes.Buffer
@@ -76,7 +52,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 
 type fixture struct {
 	h     *Handler
-	pub   *recorder
+	pub   *queuetest.Recorder
 	store *dynamo.FeedbackStore
 	logs  *bytes.Buffer
 	mu    *sync.Mutex
@@ -93,7 +69,7 @@ func newFixture(t *testing.T) *fixture {
 	desk := feedback.DefaultDesk()
 	store := &dynamo.FeedbackStore{Client: db, Table: table}
 	store.SLA = func(c *feedback.Case) (feedback.SLAState, error) { return desk.SLA(c, c.UpdatedAt) }
-	pub := &recorder{}
+	pub := &queuetest.Recorder{}
 	buf, mu := &bytes.Buffer{}, &sync.Mutex{}
 	h := &Handler{
 		Store:     store,
@@ -263,7 +239,7 @@ func TestIntakeTriageAndRead(t *testing.T) {
 	if acc.Status != feedback.StatusNew || acc.Duplicate || acc.ID == "" {
 		t.Fatalf("accepted %+v", acc)
 	}
-	if got := f.pub.ofType(feedback.TypeReceived); len(got) != 1 || !strings.Contains(string(got[0].Data), acc.ID) {
+	if got := f.pub.OfType(feedback.TypeReceived); len(got) != 1 || !strings.Contains(string(got[0].Data), acc.ID) {
 		t.Fatalf("feedback.received events %v", got)
 	}
 	f.triage(t, acc.ID)
@@ -319,8 +295,8 @@ func TestSameAuthorSameTextIsOneCase(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict || fieldsOf(t, resp)[0] != "Idempotency-Key" {
 		t.Errorf("same key, other body: %d %s", resp.StatusCode, resp.Body)
 	}
-	if len(f.pub.ofType(feedback.TypeReceived)) != 3 {
-		t.Errorf("%d cases queued, want 3 (a, c, d)", len(f.pub.ofType(feedback.TypeReceived)))
+	if len(f.pub.OfType(feedback.TypeReceived)) != 3 {
+		t.Errorf("%d cases queued, want 3 (a, c, d)", len(f.pub.OfType(feedback.TypeReceived)))
 	}
 	_ = d
 }
@@ -366,8 +342,8 @@ func TestIntakeBadInputNamesTheFieldAndWritesNothing(t *testing.T) {
 		}
 	}
 	list, _, err := f.store.List(context.Background(), dynamo.CaseFilter{Member: m}, "", 10)
-	if err != nil || len(list) != 0 || len(f.pub.evs) != 0 {
-		t.Errorf("bad input wrote %d cases, queued %d events (err %v)", len(list), len(f.pub.evs), err)
+	if err != nil || len(list) != 0 || len(f.pub.All()) != 0 {
+		t.Errorf("bad input wrote %d cases, queued %d events (err %v)", len(list), len(f.pub.All()), err)
 	}
 }
 
@@ -406,7 +382,7 @@ func TestStaffWorkflowRepliesResolveAndGoodwill(t *testing.T) {
 	if v.Status != feedback.StatusWaitingCustomer || v.SLA == nil || !v.SLA.Paused {
 		t.Fatalf("after a reply asking the customer: %s, sla %+v", v.Status, v.SLA)
 	}
-	if got := f.pub.ofType(feedback.TypeReplied); len(got) != 1 || strings.Contains(string(got[0].Data), "order number") {
+	if got := f.pub.OfType(feedback.TypeReplied); len(got) != 1 || strings.Contains(string(got[0].Data), "order number") {
 		t.Fatalf("feedback.replied events %v (must not carry the text)", got)
 	}
 	// The member's reply moves the case back to in progress and they never
@@ -429,8 +405,8 @@ func TestStaffWorkflowRepliesResolveAndGoodwill(t *testing.T) {
 	if v.Status != feedback.StatusResolved || v.ResolutionCode != feedback.ResolvedGoodwill {
 		t.Fatalf("after resolve %s %s", v.Status, v.ResolutionCode)
 	}
-	bonus := f.pub.ofType(event.TypePointsBonusRequested)
-	resolved := f.pub.ofType(event.TypeFeedbackCaseResolved)
+	bonus := f.pub.OfType(event.TypePointsBonusRequested)
+	resolved := f.pub.OfType(event.TypeFeedbackCaseResolved)
 	if len(bonus) != 1 || len(resolved) != 1 {
 		t.Fatalf("bonus %d, resolved %d events", len(bonus), len(resolved))
 	}

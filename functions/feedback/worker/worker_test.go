@@ -19,6 +19,7 @@ import (
 	"clientele/shared/fault"
 	"clientele/shared/feedback"
 	"clientele/shared/logging"
+	"clientele/shared/queue/queuetest"
 )
 
 var (
@@ -34,30 +35,6 @@ func TestMain(m *testing.M) {
 	})
 }
 
-type recorder struct {
-	mu  sync.Mutex
-	evs []event.Envelope
-}
-
-func (r *recorder) Publish(_ context.Context, evs ...event.Envelope) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, evs...)
-	return nil
-}
-
-func (r *recorder) ofType(t string) []event.Envelope {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []event.Envelope
-	for _, e := range r.evs {
-		if e.Type == t {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 type lockedWriter struct {
 	mu  *sync.Mutex
 	buf *bytes.Buffer
@@ -71,7 +48,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 
 type fixture struct {
 	h     *Handler
-	pub   *recorder
+	pub   *queuetest.Recorder
 	store *dynamo.FeedbackStore
 	logs  *bytes.Buffer
 	mu    *sync.Mutex
@@ -82,7 +59,7 @@ func newFixture(t *testing.T, now func() time.Time) *fixture {
 	desk := feedback.DefaultDesk()
 	store := &dynamo.FeedbackStore{Client: db, Table: table, Now: now}
 	store.SLA = func(c *feedback.Case) (feedback.SLAState, error) { return desk.SLA(c, c.UpdatedAt) }
-	pub := &recorder{}
+	pub := &queuetest.Recorder{}
 	buf, mu := &bytes.Buffer{}, &sync.Mutex{}
 	h := &Handler{Store: store, Outbox: &dynamo.Outbox{Client: db, Table: table}, Publisher: pub, Desk: desk,
 		Log: logging.New(lockedWriter{mu, buf}, service), Now: now, Service: service}
@@ -268,7 +245,7 @@ func TestClusterOpensExactlyOnceUnder32ConcurrentTriages(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	opened := f.pub.ofType(feedback.TypeClusterOpened)
+	opened := f.pub.OfType(feedback.TypeClusterOpened)
 	if len(opened) != 1 {
 		t.Fatalf("%d clusters opened, want 1", len(opened))
 	}
@@ -311,14 +288,14 @@ func TestBurstAgainstTheKeysOwnBaseline(t *testing.T) {
 			n++
 		}
 	}
-	if got := f.pub.ofType(feedback.TypeClusterOpened); len(got) != 0 {
+	if got := f.pub.OfType(feedback.TypeClusterOpened); len(got) != 0 {
 		t.Fatalf("steady volume opened %d clusters", len(got))
 	}
 	for range 8 {
 		complain(today, n)
 		n++
 	}
-	if got := f.pub.ofType(feedback.TypeClusterOpened); len(got) != 1 {
+	if got := f.pub.OfType(feedback.TypeClusterOpened); len(got) != 1 {
 		t.Fatalf("a burst of 10 against a baseline of 2 opened %d clusters", len(got))
 	}
 }
@@ -343,7 +320,7 @@ func TestSLASweepWarnsAndEscalatesOnce(t *testing.T) {
 	}
 	notices := func(typ string) map[string]feedback.SLANotice {
 		out := map[string]feedback.SLANotice{}
-		for _, e := range f.pub.ofType(typ) {
+		for _, e := range f.pub.OfType(typ) {
 			var n feedback.SLANotice
 			_ = json.Unmarshal(e.Data, &n)
 			out[n.CaseID+"/"+n.Clock] = n
@@ -360,14 +337,14 @@ func TestSLASweepWarnsAndEscalatesOnce(t *testing.T) {
 	if res.Breaches < 1 || res.Warnings < 1 {
 		t.Errorf("sweep %+v", res)
 	}
-	total := len(f.pub.evs)
+	total := len(f.pub.All())
 	for range 3 {
 		if _, err := f.h.Sweep(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(f.pub.evs) != total {
-		t.Errorf("sweeping again raised %d more notices", len(f.pub.evs)-total)
+	if len(f.pub.All()) != total {
+		t.Errorf("sweeping again raised %d more notices", len(f.pub.All())-total)
 	}
 	got := f.get(t, breached.ID)
 	escalated := false

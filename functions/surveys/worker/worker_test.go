@@ -20,6 +20,7 @@ import (
 	"clientele/shared/logging"
 	"clientele/shared/member"
 	"clientele/shared/points"
+	"clientele/shared/queue/queuetest"
 	"clientele/shared/survey"
 )
 
@@ -38,30 +39,6 @@ func TestMain(m *testing.M) {
 	})
 }
 
-type recorder struct {
-	mu  sync.Mutex
-	evs []event.Envelope
-}
-
-func (r *recorder) Publish(_ context.Context, evs ...event.Envelope) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, evs...)
-	return nil
-}
-
-func (r *recorder) ofType(typ string) []event.Envelope {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []event.Envelope
-	for _, e := range r.evs {
-		if e.Type == typ {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 type members map[string]member.Member
 
 func (m members) Get(_ context.Context, id string) (member.Member, error) {
@@ -74,7 +51,7 @@ func (m members) Get(_ context.Context, id string) (member.Member, error) {
 
 type fixture struct {
 	h     *Handler
-	pub   *recorder
+	pub   *queuetest.Recorder
 	store *dynamo.SurveyStore
 	now   time.Time
 }
@@ -89,7 +66,7 @@ func newFixture(t *testing.T, policy string, ms members) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{pub: &recorder{}, now: time.Now().UTC()}
+	f := &fixture{pub: &queuetest.Recorder{}, now: time.Now().UTC()}
 	f.store = &dynamo.SurveyStore{Client: db, Table: table, Zone: zone, Now: func() time.Time { return f.now }}
 	f.h = &Handler{Store: f.store, Members: ms, Outbox: &dynamo.Outbox{Client: db, Table: table}, Publisher: f.pub,
 		Links: links, Policy: p, Log: logging.New(&bytes.Buffer{}, service), Now: func() time.Time { return f.now }, Service: service}
@@ -183,7 +160,7 @@ func TestScoredOnceWithOneFollowUpAndOneBonus(t *testing.T) {
 	if s := f.npsTally(t, d); s.N != 1 || s.Counts["detractors"] != 1 {
 		t.Errorf("after 3 deliveries: n %d counts %v", s.N, s.Counts)
 	}
-	ups := f.pub.ofType(event.TypeFeedbackFollowUpRequested)
+	ups := f.pub.OfType(event.TypeFeedbackFollowUpRequested)
 	if len(ups) != 1 {
 		t.Fatalf("%d follow-ups, want 1", len(ups))
 	}
@@ -193,7 +170,7 @@ func TestScoredOnceWithOneFollowUpAndOneBonus(t *testing.T) {
 		len(fu.Reasons) != 1 || fu.Reasons[0] != survey.ReasonDetractor {
 		t.Errorf("follow-up %+v", fu)
 	}
-	bonus := f.pub.ofType(event.TypePointsBonusRequested)
+	bonus := f.pub.OfType(event.TypePointsBonusRequested)
 	if len(bonus) != 1 {
 		t.Fatalf("%d bonuses, want 1", len(bonus))
 	}
@@ -205,7 +182,7 @@ func TestScoredOnceWithOneFollowUpAndOneBonus(t *testing.T) {
 	// A promoter who skipped a question: no follow-up, no bonus.
 	p := submission(d, "o-"+uniq(), 10, "", f.now)
 	f.handle(t, message(t, event.TypeSurveyResponseSubmitted, f.now, p))
-	if n, m := len(f.pub.ofType(event.TypeFeedbackFollowUpRequested)), len(f.pub.ofType(event.TypePointsBonusRequested)); n != 1 || m != 1 {
+	if n, m := len(f.pub.OfType(event.TypeFeedbackFollowUpRequested)), len(f.pub.OfType(event.TypePointsBonusRequested)); n != 1 || m != 1 {
 		t.Errorf("a skipping promoter added %d follow-ups and %d bonuses", n-1, m-1)
 	}
 }
@@ -271,7 +248,7 @@ func TestInvitationsAfterPurchases(t *testing.T) {
 	}
 	first := purchase(yes)
 	f.handle(t, first, first, first)
-	invs := f.pub.ofType(event.TypeSurveyInvitation)
+	invs := f.pub.OfType(event.TypeSurveyInvitation)
 	if len(invs) != 1 {
 		t.Fatalf("%d invitations after one purchase delivered 3 times", len(invs))
 	}
@@ -288,14 +265,14 @@ func TestInvitationsAfterPurchases(t *testing.T) {
 	f.handle(t, purchase(yes))
 	// No consent on the rule's channel: none; consent on any channel: one.
 	f.handle(t, purchase(no), purchase(any))
-	invs = f.pub.ofType(event.TypeSurveyInvitation)
+	invs = f.pub.OfType(event.TypeSurveyInvitation)
 	if len(invs) != 2 {
 		t.Fatalf("%d invitations, want the first and the any-channel member's", len(invs))
 	}
 	// 31 days later the first member may be invited again.
 	f.now = f.now.Add(31 * 24 * time.Hour)
 	f.handle(t, purchase(yes))
-	if n := len(f.pub.ofType(event.TypeSurveyInvitation)); n != 3 {
+	if n := len(f.pub.OfType(event.TypeSurveyInvitation)); n != 3 {
 		t.Errorf("%d invitations after the fatigue window", n)
 	}
 }
@@ -368,7 +345,7 @@ func TestInvitationWhileAnEditIsScheduled(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.handle(t, message(t, event.TypePointsPurchase, f.now, points.Purchase{OrderID: "o-" + uniq(), MemberID: m, Store: "s1", Channel: "store"}))
-	if n := len(f.pub.ofType(event.TypeSurveyInvitation)); n != 1 {
+	if n := len(f.pub.OfType(event.TypeSurveyInvitation)); n != 1 {
 		t.Errorf("%d invitations while version 2 waits to open, want 1 (to version 1)", n)
 	}
 }
