@@ -293,6 +293,13 @@ func (s *clienteleStack) addTable(t topology.Table) {
 			PartitionKey:   attribute(index.PartitionKey),
 			ProjectionType: awsdynamodb.ProjectionType_ALL,
 		}
+		switch {
+		case index.KeysOnly:
+			indexProps.ProjectionType = awsdynamodb.ProjectionType_KEYS_ONLY
+		case index.Include != nil:
+			indexProps.ProjectionType = awsdynamodb.ProjectionType_INCLUDE
+			indexProps.NonKeyAttributes = jsii.Strings(index.Include...)
+		}
 		if index.SortKey != nil {
 			indexProps.SortKey = attribute(*index.SortKey)
 		}
@@ -510,7 +517,13 @@ func (s *clienteleStack) grantTables(f topology.Function, role awsiam.Role) {
 	for _, access := range f.Access {
 		table := s.tables[access.Table]
 		resources := []*string{table.TableArn()}
-		if spec, _ := s.tableSpec(access.Table); len(spec.Indexes) > 0 &&
+		if len(access.Indexes) > 0 {
+			// Only what these indexes project, never the table's items.
+			resources = resources[:0]
+			for _, ix := range access.Indexes {
+				resources = append(resources, jsii.String(*table.TableArn()+"/index/"+ix))
+			}
+		} else if spec, _ := s.tableSpec(access.Table); len(spec.Indexes) > 0 &&
 			(slices.Contains(access.Actions, "Query") || slices.Contains(access.Actions, "Scan")) {
 			resources = append(resources, jsii.String(*table.TableArn()+"/index/*"))
 		}

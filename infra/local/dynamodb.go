@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -139,8 +140,19 @@ func globalIndex(index topology.Index, defs *attributeDefinitions) types.GlobalS
 	return types.GlobalSecondaryIndex{
 		IndexName:  aws.String(index.Name),
 		KeySchema:  keySchema(index.PartitionKey, index.SortKey, defs),
-		Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		Projection: projection(index),
 	}
+}
+
+// projection is the index's projection: ALL, or the keys and Include.
+func projection(index topology.Index) *types.Projection {
+	switch {
+	case index.KeysOnly:
+		return &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
+	case index.Include != nil:
+		return &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: slices.Clone(index.Include)}
+	}
+	return &types.Projection{ProjectionType: types.ProjectionTypeAll}
 }
 
 func keySchemaNames(pk topology.Key, sk *topology.Key) string {

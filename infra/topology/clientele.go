@@ -165,6 +165,11 @@ const (
 	// SegmentsByName is the segmentation table's sparse index of results by
 	// RFM segment (GET /v1/segments/{name}/members).
 	SegmentsByName = "by-segment"
+	// ProfilesByShard and StatsByShard are the members' and the points
+	// table's sparse indexes by segmentation shard: the nightly run reads
+	// every member through them, by the byte (shared/dynamo/segmentation_shard.go).
+	ProfilesByShard = "profiles-by-shard"
+	StatsByShard    = "stats-by-shard"
 	// ExportsBucket holds segment exports (CSV) behind presigned links.
 	ExportsBucket = "exports"
 	// SegmentationConfig is the run's configuration (CLIENTELE_SEGMENTATION_CONFIG,
@@ -192,18 +197,29 @@ func Clientele() System {
 			Name:         MembersTable,
 			PartitionKey: Key{Name: "pk", Type: String},
 			SortKey:      &Key{Name: "sk", Type: String},
+			// Profiles only (they alone carry seg_shard), with no personal
+			// data: what segmentation reads of every member each night.
+			Indexes: []Index{{Name: ProfilesByShard, PartitionKey: Key{Name: "seg_shard", Type: Number}, SortKey: &Key{Name: "id", Type: String},
+				Include: []string{"status", "created_at", "seg_profiling"}}},
 			TTLAttribute: "expires_at",
 		}, {
 			Name:         PointsTable,
 			PartitionKey: Key{Name: "pk", Type: String},
 			SortKey:      &Key{Name: "sk", Type: String},
+			// Accounts only, with their purchase facts (a few dozen bytes):
+			// what segmentation reads of every buyer each night.
+			Indexes: []Index{{Name: StatsByShard, PartitionKey: Key{Name: "seg_shard", Type: Number}, SortKey: &Key{Name: "member_id", Type: String},
+				Include: []string{"seg_facts"}}},
 			TTLAttribute: "expires_at",
 		}, {
 			Name:         SegmentationTable,
 			PartitionKey: Key{Name: "pk", Type: String},
 			SortKey:      &Key{Name: "sk", Type: String},
-			// Only result items carry seg_pk: the index holds nothing else.
-			Indexes:      []Index{{Name: SegmentsByName, PartitionKey: Key{Name: "seg_pk", Type: String}, SortKey: &Key{Name: "seg_sk", Type: String}}},
+			// Only result items carry seg_pk: the index holds nothing else,
+			// and keys only, so a nightly rewrite that keeps the segment
+			// writes no index entry.
+			Indexes: []Index{{Name: SegmentsByName, PartitionKey: Key{Name: "seg_pk", Type: String}, SortKey: &Key{Name: "seg_sk", Type: String},
+				KeysOnly: true}},
 			TTLAttribute: "expires_at",
 		}, {
 			// Cases and their list, SLA-due, cluster and report items
@@ -352,15 +368,16 @@ func Clientele() System {
 			Timeout:      15 * time.Minute,
 			Architecture: ARM64,
 			Env:          segmentationEnv(),
-			// Members (profile and profiling consent) are scanned, their
-			// points statistics fetched by key.
+			// Members (status, registration, profiling refusal) and their
+			// purchase facts are Queried from the two sharded indexes: the
+			// worker cannot read a profile or an account itself.
 			ReadsTables:  []string{MembersTable, PointsTable},
 			WritesTables: []string{SegmentationTable},
 			Publishes:    []string{SweepSegmentation, MemberSegmentChanged},
 			Access: []TableAccess{
-				{Table: MembersTable, Actions: []string{"Scan"}},
-				{Table: PointsTable, Actions: []string{"BatchGetItem"}},
-				{Table: SegmentationTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}},
+				{Table: MembersTable, Actions: []string{"Query"}, Indexes: []string{ProfilesByShard}},
+				{Table: PointsTable, Actions: []string{"Query"}, Indexes: []string{StatsByShard}},
+				{Table: SegmentationTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}},
 			},
 			CompletesEvery: 24 * time.Hour,
 		}, {
@@ -382,7 +399,7 @@ func Clientele() System {
 			WritesBuckets: []string{ExportsBucket},
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"GetItem"}},
-				{Table: SegmentationTable, Actions: []string{"GetItem", "Query", "PutItem", "UpdateItem"}},
+				{Table: SegmentationTable, Actions: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"}},
 			},
 		}, {
 			Name:         "feedback-api",

@@ -95,6 +95,10 @@ type TableAccess struct {
 	// LeadingKeys, when set, limits the actions to items whose partition
 	// key is one of these values (the dynamodb:LeadingKeys condition).
 	LeadingKeys []string
+	// Indexes, when set, limits the actions (Query and Scan only) to these
+	// indexes of the table: the function cannot read the table's items,
+	// only what the indexes project.
+	Indexes []string
 }
 
 // WriteActions are the DynamoDB actions that change items; a function may
@@ -200,11 +204,17 @@ type Key struct {
 	Type KeyType
 }
 
-// Index is a global secondary index projecting all attributes.
+// Index is a global secondary index.
 type Index struct {
 	Name         string
 	PartitionKey Key
 	SortKey      *Key
+	// KeysOnly projects the keys alone (KEYS_ONLY: an item rewritten with
+	// the same index keys writes no index entry); else Include, when set,
+	// projects the keys and these attributes (INCLUDE); else every
+	// attribute (ALL).
+	KeysOnly bool
+	Include  []string
 }
 
 // Table is one DynamoDB table (on-demand, encrypted, point-in-time recovery).
@@ -459,6 +469,14 @@ func (s System) Validate() error {
 				if slices.Contains(WriteActions, action) && !writes {
 					bad("function %s: %s on %s, which it only reads", f.Name, action, a.Table)
 				}
+				if len(a.Indexes) > 0 && action != "Query" && action != "Scan" {
+					bad("function %s: %s on indexes of %s: only Query and Scan read an index", f.Name, action, a.Table)
+				}
+			}
+			for _, ix := range a.Indexes {
+				if t, ok := s.table(a.Table); !ok || !slices.ContainsFunc(t.Indexes, func(i Index) bool { return i.Name == ix }) {
+					bad("function %s: access to index %s, which %s does not have", f.Name, ix, a.Table)
+				}
 			}
 		}
 		if f.CompletesEvery != 0 && (f.CompletesEvery < 24*time.Hour || f.CompletesEvery > 7*24*time.Hour || f.CompletesEvery%(24*time.Hour) != 0) {
@@ -631,4 +649,14 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// table is the table named name.
+func (s System) table(name string) (Table, bool) {
+	for _, t := range s.Tables {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Table{}, false
 }

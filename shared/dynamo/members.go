@@ -46,6 +46,10 @@ type profileRecord struct {
 	UpdatedAt      time.Time       `dynamodbav:"updated_at"`
 	ErasedAt       *time.Time      `dynamodbav:"erased_at,omitempty"`
 	Version        int64           `dynamodbav:"version"`
+	// SegShard and Profiling put the profile in segmentation's
+	// profiles-by-shard index (segmentation_shard.go).
+	SegShard  int    `dynamodbav:"seg_shard"`
+	Profiling string `dynamodbav:"seg_profiling,omitempty"`
 }
 
 type consentRecord struct {
@@ -127,7 +131,11 @@ func toRecord(m member.Member) profileRecord {
 	}
 	for _, c := range m.Consents {
 		r.Consents = append(r.Consents, consentRecord{string(c.Purpose), string(c.Channel), c.Granted, c.Source, c.UpdatedAt})
+		if c.Purpose == member.Profiling && !c.Granted {
+			r.Profiling = "refused"
+		}
 	}
+	r.SegShard = Shard(m.ID)
 	return r
 }
 

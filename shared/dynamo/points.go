@@ -40,16 +40,22 @@ type accountRecord struct {
 	LifetimeEarned int64     `dynamodbav:"lifetime_earned"`
 	Tier           string    `dynamodbav:"tier"`
 	TierSince      time.Time `dynamodbav:"tier_since"`
-	BelowSince     time.Time `dynamodbav:"below_since,omitempty"`
-	ReferredBy     string    `dynamodbav:"referred_by,omitempty"`
-	ReferralPaid   bool      `dynamodbav:"referral_paid,omitempty"`
-	NightlyDone    string    `dynamodbav:"nightly_done,omitempty"`
-	CreatedAt      time.Time `dynamodbav:"created_at"`
-	Version        int64     `dynamodbav:"version"`
+	// BelowSince is absent while the member is not below their tier
+	// (a pointer: omitempty keeps a zero time.Time).
+	BelowSince   *time.Time `dynamodbav:"below_since,omitempty"`
+	ReferredBy   string     `dynamodbav:"referred_by,omitempty"`
+	ReferralPaid bool       `dynamodbav:"referral_paid,omitempty"`
+	NightlyDone  string     `dynamodbav:"nightly_done,omitempty"`
+	CreatedAt    time.Time  `dynamodbav:"created_at"`
+	Version      int64      `dynamodbav:"version"`
 	// State holds the open lots, tier history, qualifying buckets and
 	// statistics: JSON compressed with DEFLATE, which keeps the item (read
 	// and rewritten by every change) near 1 KB for a typical member.
 	State []byte `dynamodbav:"state"`
+	// SegShard and Facts put the account's purchase facts in
+	// segmentation's stats-by-shard index (segmentation_shard.go).
+	SegShard int    `dynamodbav:"seg_shard"`
+	Facts    []byte `dynamodbav:"seg_facts"`
 }
 
 type accountState struct {
@@ -118,10 +124,14 @@ func toAccountRecord(a *points.Account) (accountRecord, error) {
 		return accountRecord{}, err
 	}
 	st := buf.Bytes()
+	var below *time.Time
+	if !a.BelowSince.IsZero() {
+		below = &a.BelowSince
+	}
 	return accountRecord{PK: accountPK(a.MemberID), SK: "ACCOUNT", MemberID: a.MemberID, Available: a.Available, Pending: a.Pending,
-		Debt: a.Debt, LifetimeEarned: a.LifetimeEarned, Tier: a.Tier, TierSince: a.TierSince, BelowSince: a.BelowSince,
+		Debt: a.Debt, LifetimeEarned: a.LifetimeEarned, Tier: a.Tier, TierSince: a.TierSince, BelowSince: below,
 		ReferredBy: a.ReferredBy, ReferralPaid: a.ReferralPaid, NightlyDone: a.NightlyDone, CreatedAt: a.CreatedAt,
-		Version: a.Version, State: st}, nil
+		Version: a.Version, State: st, SegShard: Shard(a.MemberID), Facts: EncodeFacts(&a.Stats)}, nil
 }
 
 func fromAccountRecord(r accountRecord) (*points.Account, error) {
@@ -136,8 +146,12 @@ func fromAccountRecord(r accountRecord) (*points.Account, error) {
 	if st.Qualifying == nil {
 		st.Qualifying = map[string]int64{}
 	}
+	var below time.Time
+	if r.BelowSince != nil {
+		below = *r.BelowSince
+	}
 	return &points.Account{MemberID: r.MemberID, Available: r.Available, Pending: r.Pending, Debt: r.Debt,
-		LifetimeEarned: r.LifetimeEarned, Tier: r.Tier, TierSince: r.TierSince, BelowSince: r.BelowSince,
+		LifetimeEarned: r.LifetimeEarned, Tier: r.Tier, TierSince: r.TierSince, BelowSince: below,
 		TierHistory: st.TierHistory, Qualifying: st.Qualifying, Lots: st.Lots, ReferredBy: r.ReferredBy,
 		ReferralPaid: r.ReferralPaid, Stats: st.Stats, NightlyDone: r.NightlyDone, CreatedAt: r.CreatedAt, Version: r.Version}, nil
 }

@@ -21,8 +21,11 @@ import (
 
 // Item layout of the segmentation table:
 //
-//	RESULT#<member>           RESULT          a member's latest result; seg_pk = SEG#<segment>, seg_sk = member id
-//	                                          (the by-segment index holds these items only)
+//	RESULTS#<shard>           <member>        a member's latest result, under the member's shard
+//	                                          (Shard; a run's segment Queries its shards in
+//	                                          member order); seg_pk = SEG#<segment>,
+//	                                          seg_sk = member id (the by-segment index holds
+//	                                          these items only)
 //	SEGRUN#<day>              PLAN            the run's plan: configuration, cut points, fitted models
 //	SEGREPORT                 <day>           a finished run's report (merged tallies and models)
 //	SWEEP#segmentation        RUN#<day>       the sweep run (SweepStore)
@@ -65,12 +68,16 @@ type reportRecord struct {
 }
 
 const (
-	resultSK   = "RESULT"
 	reportPK   = "SEGREPORT"
 	segmentIdx = "by-segment"
 )
 
-func resultPK(member string) string { return "RESULT#" + member }
+func resultsPK(shard int) string { return fmt.Sprintf("RESULTS#%04d", shard) }
+
+// resultKey is the key of a member's result.
+func resultKey(member string) map[string]types.AttributeValue {
+	return key(resultsPK(Shard(member)), member)
+}
 
 // SegmentKey is the by-segment index's partition of a segment: "SEG#none"
 // holds the members without a purchase (no RFM segment).
@@ -133,7 +140,7 @@ func toResultRecord(w Write, at time.Time) (resultRecord, error) {
 	if err != nil {
 		return resultRecord{}, fault.Wrap(fault.Internal, err, "marshal result")
 	}
-	rec := resultRecord{PK: resultPK(r.MemberID), SK: resultSK, MemberID: r.MemberID, RunID: r.RunID, Segment: string(r.RFMSegment),
+	rec := resultRecord{PK: resultsPK(Shard(r.MemberID)), SK: r.MemberID, MemberID: r.MemberID, RunID: r.RunID, Segment: string(r.RFMSegment),
 		Tier: string(r.ValueTier), Stage: string(r.LifecycleStage), SegPK: SegmentKey(r.RFMSegment), SegSK: r.MemberID,
 		Result: string(raw), UpdatedAt: fmtTime(at)}
 	if p := w.Replaces; p != nil {
@@ -201,7 +208,7 @@ func (s *SegmentationStore) withCuts(ctx context.Context, r *segment.Result) err
 
 // Result reads a member's result (fault.NotFound when there is none).
 func (s *SegmentationStore) Result(ctx context.Context, memberID string) (segment.Result, error) {
-	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: key(resultPK(memberID), resultSK)})
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: resultKey(memberID)})
 	if err != nil {
 		return segment.Result{}, translate(err, "get result")
 	}
@@ -215,68 +222,78 @@ func (s *SegmentationStore) Result(ctx context.Context, memberID string) (segmen
 	return r.Result, s.withCuts(ctx, &r.Result)
 }
 
-// Results reads the stored results of members (100 keys per
-// BatchGetItem); members without one are absent from the map.
+// Results reads the stored results of members; members without one are
+// absent from the map. The results of a shard are Queried in member order
+// from the least to the greatest of ids in it: a sweep page's members are
+// consecutive in their shards, so this reads their results and nothing
+// else, by the byte rather than by the item.
 func (s *SegmentationStore) Results(ctx context.Context, ids []string) (map[string]StoredResult, error) {
 	out := make(map[string]StoredResult, len(ids))
-	// Eventually consistent (half the read units) is safe: a page redone
-	// after its writes committed sees either its own write (and decides
-	// against StoredResult.Previous) or the result from before the run, as
-	// the first attempt did — the same tally, writes and events either way.
-	err := batchGet(ctx, s.Client, s.Table, ids, func(id string) map[string]types.AttributeValue { return key(resultPK(id), resultSK) },
-		false, "", nil, "read results", func(item map[string]types.AttributeValue) error {
-			r, err := decodeStored(item)
-			if err != nil {
-				return err
-			}
-			out[r.MemberID] = r
-			return nil
-		})
-	return out, err
-}
-
-// batchGet reads the items of ids by key, 100 per BatchGetItem, retrying
-// unprocessed keys, and visits each item found. consistent asks for
-// strongly consistent reads (twice the read units).
-func batchGet(ctx context.Context, c *dynamodb.Client, table string, ids []string, keyOf func(string) map[string]types.AttributeValue,
-	consistent bool, projection string, names map[string]string, what string, visit func(map[string]types.AttributeValue) error) error {
-	for start := 0; start < len(ids); start += 100 {
-		keys := make([]map[string]types.AttributeValue, 0, 100)
-		seen := map[string]bool{}
-		for _, id := range ids[start:min(start+100, len(ids))] {
-			if !seen[id] {
-				seen[id] = true
-				keys = append(keys, keyOf(id))
-			}
+	want := make(map[string]bool, len(ids))
+	spans := map[int][2]string{}
+	for _, id := range ids {
+		want[id] = true
+		k := Shard(id)
+		sp, ok := spans[k]
+		if !ok {
+			sp = [2]string{id, id}
 		}
-		ka := types.KeysAndAttributes{Keys: keys, ConsistentRead: aws.Bool(consistent)}
-		if projection != "" {
-			ka.ProjectionExpression = aws.String(projection)
-			ka.ExpressionAttributeNames = names
-		}
-		req := map[string]types.KeysAndAttributes{table: ka}
-		for attempt := 0; len(req) > 0; attempt++ {
-			out, err := c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return translate(err, what)
-			}
-			for _, item := range out.Responses[table] {
-				if err := visit(item); err != nil {
+		sp[0], sp[1] = min(sp[0], id), max(sp[1], id)
+		spans[k] = sp
+	}
+	for k, sp := range spans {
+		// Eventually consistent (half the read units) is safe: a page
+		// redone after its writes committed sees either its own write (and
+		// decides against StoredResult.Previous) or the result from before
+		// the run, as the first attempt did — the same tally, writes and
+		// events either way.
+		err := queryRange(ctx, s.Client, s.Table, "", PartitionKey, str(resultsPK(k)), SortKey, sp[0], sp[1], "read results",
+			func(item map[string]types.AttributeValue) error {
+				r, err := decodeStored(item)
+				if err != nil {
 					return err
 				}
-			}
-			req = out.UnprocessedKeys
-			if len(req) > 0 {
-				if attempt >= maxRaceRetries {
-					return fault.New(fault.Unavailable, "%s: keys left unprocessed after %d attempts", what, attempt+1)
+				if want[r.MemberID] {
+					out[r.MemberID] = r
 				}
-				if err := backoff(ctx, attempt); err != nil {
-					return translate(err, what)
-				}
-			}
+				return nil
+			})
+		if err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return out, nil
+}
+
+// queryRange visits the items of a table or index (index "" for the
+// table) whose partition key pkName is pk and sort key skName lies from
+// lo to hi, in order, eventually consistent.
+func queryRange(ctx context.Context, c *dynamodb.Client, table, index, pkName string, pk types.AttributeValue, skName, lo, hi, what string,
+	visit func(map[string]types.AttributeValue) error) error {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		KeyConditionExpression:    aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames:  map[string]string{"#pk": pkName, "#sk": skName},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": pk, ":lo": str(lo), ":hi": str(hi)},
+	}
+	if index != "" {
+		in.IndexName = aws.String(index)
+	}
+	for {
+		out, err := c.Query(ctx, in)
+		if err != nil {
+			return translate(err, what)
+		}
+		for _, item := range out.Items {
+			if err := visit(item); err != nil {
+				return err
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }
 
 // PutResults writes results whose labels did not change (no event), 25
@@ -334,7 +351,7 @@ func (s *SegmentationStore) ChangeResult(ctx context.Context, stored *segment.Re
 	}
 	var write types.TransactWriteItem
 	if fresh == nil {
-		write = types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.Table), Key: key(resultPK(stored.MemberID), resultSK),
+		write = types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.Table), Key: resultKey(stored.MemberID),
 			ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals}}
 	} else {
 		rec, err := toResultRecord(Write{Fresh: fresh, Replaces: stored}, at)
@@ -373,15 +390,18 @@ func (s *SegmentationStore) ChangeResult(ctx context.Context, stored *segment.Re
 // DeleteResult removes a member's result (erasure); no result is not an
 // error.
 func (s *SegmentationStore) DeleteResult(ctx context.Context, memberID string) error {
-	_, err := s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: key(resultPK(memberID), resultSK)})
+	_, err := s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: resultKey(memberID)})
 	return translate(err, "delete result")
 }
 
 // SegmentMembers lists the results of a segment ("" for members without a
 // purchase) in member id order, from the member after which the previous
 // page stopped ("" first), at most limit; next is the last member id of a
-// full page, "" at the end. The index is eventually consistent: a result
-// written a moment ago may be missing or listed under its old segment.
+// full page, "" at the end. The by-segment index holds keys only (a
+// nightly rewrite that keeps a member's segment then writes no index
+// entry), so the listed results are read by key. The index is eventually
+// consistent: a member who changed segment a moment ago may be missing
+// from both lists, never listed with another segment's result.
 func (s *SegmentationStore) SegmentMembers(ctx context.Context, seg segment.Segment, after string, limit int32) ([]segment.Result, string, error) {
 	in := &dynamodb.QueryInput{
 		TableName: aws.String(s.Table), IndexName: aws.String(segmentIdx),
@@ -391,20 +411,31 @@ func (s *SegmentationStore) SegmentMembers(ctx context.Context, seg segment.Segm
 	}
 	if after != "" {
 		in.ExclusiveStartKey = map[string]types.AttributeValue{
-			"seg_pk": str(SegmentKey(seg)), "seg_sk": str(after), PartitionKey: str(resultPK(after)), SortKey: str(resultSK),
+			"seg_pk": str(SegmentKey(seg)), "seg_sk": str(after), PartitionKey: str(resultsPK(Shard(after))), SortKey: str(after),
 		}
 	}
 	var out []segment.Result
-	next := ""
+	read := int32(0)
 	for {
 		page, err := s.Client.Query(ctx, in)
 		if err != nil {
 			return nil, "", translate(err, "list segment members")
 		}
+		ids := make([]string, 0, len(page.Items))
 		for _, item := range page.Items {
-			r, err := decodeStored(item)
-			if err != nil {
-				return nil, "", err
+			if v, ok := item["seg_sk"].(*types.AttributeValueMemberS); ok {
+				ids = append(ids, v.Value)
+			}
+		}
+		read += int32(len(ids))
+		found, err := s.resultsByKey(ctx, ids)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, id := range ids {
+			r, ok := found[id]
+			if !ok || SegmentKey(r.Result.RFMSegment) != SegmentKey(seg) {
+				continue // removed or moved since the index was read
 			}
 			if err := s.withCuts(ctx, &r.Result); err != nil {
 				return nil, "", err
@@ -414,13 +445,48 @@ func (s *SegmentationStore) SegmentMembers(ctx context.Context, seg segment.Segm
 		if len(page.LastEvaluatedKey) == 0 {
 			return out, "", nil
 		}
-		if int32(len(out)) >= limit {
-			next = out[len(out)-1].MemberID
-			return out, next, nil
+		if read >= limit && len(ids) > 0 {
+			return out, ids[len(ids)-1], nil
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey
-		in.Limit = aws.Int32(limit - int32(len(out)))
+		in.Limit = aws.Int32(limit - read)
 	}
+}
+
+// resultsByKey reads members' results by key, 100 per BatchGetItem,
+// eventually consistent, retrying unprocessed keys.
+func (s *SegmentationStore) resultsByKey(ctx context.Context, ids []string) (map[string]StoredResult, error) {
+	out := make(map[string]StoredResult, len(ids))
+	for start := 0; start < len(ids); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, id := range ids[start:min(start+100, len(ids))] {
+			keys = append(keys, resultKey(id))
+		}
+		req := map[string]types.KeysAndAttributes{s.Table: {Keys: keys}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			page, err := s.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, translate(err, "read segment members")
+			}
+			for _, item := range page.Responses[s.Table] {
+				r, err := decodeStored(item)
+				if err != nil {
+					return nil, err
+				}
+				out[r.Result.MemberID] = r
+			}
+			req = page.UnprocessedKeys
+			if len(req) > 0 {
+				if attempt >= maxRaceRetries {
+					return nil, fault.New(fault.Unavailable, "read segment members: keys left unprocessed after %d attempts", attempt+1)
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, translate(err, "read segment members")
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // SavePlan stores a run's plan unless one is stored, and returns the

@@ -1,11 +1,10 @@
 package dynamo
 
 import (
-	"bytes"
-	"compress/flate"
 	"context"
-	"encoding/json"
-	"io"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,29 +30,33 @@ type MemberStats struct {
 	Stats            *points.Stats
 }
 
-// memberScanRecord is the projection of a member's profile the scan reads:
-// no personal data beyond the consents.
-type memberScanRecord struct {
-	PK        string          `dynamodbav:"pk"`
-	SK        string          `dynamodbav:"sk"`
-	ID        string          `dynamodbav:"id"`
-	Status    string          `dynamodbav:"status"`
-	Consents  []consentRecord `dynamodbav:"consents"`
-	CreatedAt time.Time       `dynamodbav:"created_at"`
+// profileIndexRecord is a profile as the profiles-by-shard index projects
+// it: no personal data.
+type profileIndexRecord struct {
+	ID        string    `dynamodbav:"id"`
+	Status    string    `dynamodbav:"status"`
+	CreatedAt time.Time `dynamodbav:"created_at"`
+	Profiling string    `dynamodbav:"seg_profiling"`
 }
 
-type accountStatsRecord struct {
+// statsIndexRecord is an account as the stats-by-shard index projects it.
+type statsIndexRecord struct {
 	MemberID string `dynamodbav:"member_id"`
-	State    []byte `dynamodbav:"state"`
+	Facts    []byte `dynamodbav:"seg_facts"`
 }
 
-// MemberStatsReader reads the members table one parallel-scan segment at a
-// time (every profile, so members who never bought are seen too) and joins
-// each page with the points accounts of its members (BatchGetItem by key,
-// projecting the statistics only). It implements
-// sweep.PageReader[MemberStats]. Erased members and members who refused
-// profiling are returned without statistics: segmentation removes their
-// results.
+// MemberStatsReader reads one sweep segment's members at a time: the
+// segment's shards (SegmentShards) in order, each from the members
+// table's profiles-by-shard index (every profile, so members who never
+// bought are seen too) in member id order, joined with the same range of
+// the points table's stats-by-shard index. Both are Queries of a few
+// hundred bytes a member, charged by the byte: no item is read by key. It
+// implements sweep.PageReader[MemberStats]. Erased members and members who
+// refused profiling are returned without statistics: segmentation removes
+// their results.
+//
+// The cursor is "<shard>|<last member id read>" (just "<shard>|" at a
+// shard's start).
 type MemberStatsReader struct {
 	Client  *dynamodb.Client
 	Members string
@@ -62,106 +65,115 @@ type MemberStatsReader struct {
 
 var _ sweep.PageReader[MemberStats] = (*MemberStatsReader)(nil)
 
-// ReadPage implements sweep.PageReader. A page is up to p.Limit members
-// read by as many Scan calls as it takes (each returns at most 1 MB): the
-// sweep checkpoints once per page, and a segmentation checkpoint carries a
-// partial of some hundred kilobytes, so fewer, larger pages write far less.
+// defaultPage is a page's size when the sweep gives none.
+const defaultPage = 1000
+
+// ReadPage implements sweep.PageReader. A page is up to p.Limit members,
+// from one shard or several: the sweep checkpoints once per page, and a
+// segmentation checkpoint carries a partial of some hundred kilobytes, so
+// fewer, larger pages write far less.
 func (r *MemberStatsReader) ReadPage(ctx context.Context, p sweep.Page) ([]MemberStats, string, error) {
-	cursor := p.Cursor
-	var raw []map[string]types.AttributeValue
-	for {
-		in := &dynamodb.ScanInput{
-			TableName: aws.String(r.Members), Segment: aws.Int32(int32(p.Segment)), TotalSegments: aws.Int32(int32(p.TotalSegments)),
-			FilterExpression:          aws.String("sk = :profile"),
-			ProjectionExpression:      aws.String("pk, sk, id, #status, consents, created_at"),
-			ExpressionAttributeNames:  map[string]string{"#status": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":profile": str("PROFILE")},
+	shards := SegmentShards(p.Segment, p.TotalSegments)
+	limit := p.Limit
+	if limit <= 0 {
+		limit = defaultPage
+	}
+	i, after := 0, ""
+	if p.Cursor != "" {
+		k, last, ok := strings.Cut(p.Cursor, "|")
+		shard, err := strconv.Atoi(k)
+		if !ok || err != nil {
+			return nil, "", fault.New(fault.Internal, "segmentation cursor %q", p.Cursor)
 		}
-		if p.Limit > 0 {
-			// Limit counts items evaluated, other items of the table too:
-			// ask for what is missing, at least a hundred.
-			in.Limit = aws.Int32(max(p.Limit-int32(len(raw)), 100))
+		if i = slices.Index(shards, shard); i < 0 {
+			return nil, "", fault.New(fault.Internal, "segmentation cursor %q: shard %d is not in segment %d of %d", p.Cursor, shard, p.Segment, p.TotalSegments)
 		}
-		if cursor != "" {
-			start, err := decodeCursor(cursor)
-			if err != nil {
-				return nil, "", err
-			}
-			in.ExclusiveStartKey = start
-		}
-		out, err := r.Client.Scan(ctx, in)
+		after = last
+	}
+	var items []MemberStats
+	for i < len(shards) && int32(len(items)) < limit {
+		got, done, err := r.shardPage(ctx, shards[i], after, limit-int32(len(items)))
 		if err != nil {
-			return nil, "", translate(err, "scan members")
-		}
-		raw = append(raw, out.Items...)
-		if cursor, err = encodeCursor(out.LastEvaluatedKey); err != nil {
 			return nil, "", err
 		}
-		if cursor == "" || p.Limit <= 0 || int32(len(raw)) >= p.Limit {
-			break
+		items = append(items, got...)
+		if done {
+			i, after = i+1, ""
+		} else if len(got) > 0 {
+			after = got[len(got)-1].ID
 		}
 	}
-	items, err := r.join(ctx, raw)
-	return items, cursor, err
+	if i >= len(shards) {
+		return items, "", nil
+	}
+	return items, strconv.Itoa(shards[i]) + "|" + after, nil
 }
 
-// join decodes scanned profiles and fetches their points statistics.
-func (r *MemberStatsReader) join(ctx context.Context, raw []map[string]types.AttributeValue) ([]MemberStats, error) {
-	var recs []memberScanRecord
-	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
-		return nil, fault.Wrap(fault.Internal, err, "unmarshal members")
+// shardPage reads up to limit profiles of a shard after the member id
+// after ("" from the start) and joins their statistics; done when the
+// shard has no more.
+func (r *MemberStatsReader) shardPage(ctx context.Context, shard int, after string, limit int32) ([]MemberStats, bool, error) {
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(r.Members), IndexName: aws.String(ProfilesByShard),
+		KeyConditionExpression:    aws.String("seg_shard = :k"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": num(shard)},
+		Limit:                     aws.Int32(limit),
 	}
-	items := make([]MemberStats, 0, len(recs))
-	index := map[string]int{}
-	var ids []string
-	for _, rec := range recs {
-		if rec.ID == "" {
-			continue
-		}
-		m := MemberStats{ID: rec.ID, Erased: rec.Status == string(member.Erased), RegisteredAt: rec.CreatedAt}
-		for _, c := range rec.Consents {
-			if c.Purpose == string(member.Profiling) && !c.Granted {
-				m.ProfilingRefused = true
-			}
-		}
-		if !m.Erased && !m.ProfilingRefused {
-			index[m.ID] = len(items)
-			ids = append(ids, m.ID)
-		}
-		items = append(items, m)
+	if after != "" {
+		in.KeyConditionExpression = aws.String("seg_shard = :k AND id > :after")
+		in.ExpressionAttributeValues[":after"] = str(after)
 	}
-	// Eventually consistent (half the read units): statistics a moment old
-	// are as good as the scan's own snapshot of the members.
-	err := batchGet(ctx, r.Client, r.Points, ids, func(id string) map[string]types.AttributeValue { return key(accountPK(id), "ACCOUNT") },
-		false, "member_id, #state", map[string]string{"#state": "state"}, "read points statistics", func(item map[string]types.AttributeValue) error {
-			var rec accountStatsRecord
+	var items []MemberStats
+	done := false
+	for int32(len(items)) < limit {
+		out, err := r.Client.Query(ctx, in)
+		if err != nil {
+			return nil, false, translate(err, "read member profiles")
+		}
+		var recs []profileIndexRecord
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
+			return nil, false, fault.Wrap(fault.Internal, err, "unmarshal profiles")
+		}
+		for _, rec := range recs {
+			items = append(items, MemberStats{ID: rec.ID, Erased: rec.Status == string(member.Erased), RegisteredAt: rec.CreatedAt,
+				ProfilingRefused: rec.Profiling == "refused"})
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			done = true
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+		in.Limit = aws.Int32(limit - int32(len(items)))
+	}
+	if len(items) == 0 {
+		return nil, done, nil
+	}
+	index := make(map[string]int, len(items))
+	for i := range items {
+		if !items[i].Erased && !items[i].ProfilingRefused {
+			index[items[i].ID] = i
+		}
+	}
+	// The same range of the stats index: only these members' accounts.
+	err := queryRange(ctx, r.Client, r.Points, StatsByShard, ShardAttr, num(shard), "member_id", items[0].ID, items[len(items)-1].ID,
+		"read purchase facts", func(item map[string]types.AttributeValue) error {
+			var rec statsIndexRecord
 			if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
-				return fault.Wrap(fault.Internal, err, "unmarshal account")
+				return fault.Wrap(fault.Internal, err, "unmarshal purchase facts")
 			}
-			st, err := statsOf(rec.State)
+			i, ok := index[rec.MemberID]
+			if !ok {
+				return nil
+			}
+			st, err := DecodeFacts(rec.Facts)
 			if err != nil {
-				return fault.Wrap(fault.Internal, err, "decode statistics of %s", rec.MemberID)
+				return fault.Wrap(fault.Internal, err, "purchase facts of %s", rec.MemberID)
 			}
-			if i, ok := index[rec.MemberID]; ok {
-				items[i].Stats = &st
-			}
+			items[i].Stats = &st
 			return nil
 		})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return items, nil
-}
-
-// statsOf decodes the statistics from an account's compressed state.
-func statsOf(state []byte) (points.Stats, error) {
-	raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(state)), 4<<20))
-	if err != nil {
-		return points.Stats{}, err
-	}
-	var st struct {
-		Stats points.Stats `json:"stats"`
-	}
-	err = json.Unmarshal(raw, &st)
-	return st.Stats, err
+	return items, done, nil
 }

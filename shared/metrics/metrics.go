@@ -42,6 +42,11 @@ const (
 	MembersProcessed = "MembersProcessed"
 	// PointsExpired counts the points a nightly run expired.
 	PointsExpired = "PointsExpired"
+	// ReadUnits and WriteUnits are the DynamoDB capacity units an
+	// invocation consumed (dynamo.Meter): summed over a night they are
+	// what the run cost in DynamoDB.
+	ReadUnits  = "ReadUnits"
+	WriteUnits = "WriteUnits"
 )
 
 // Unit is a CloudWatch metric unit.

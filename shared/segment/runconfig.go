@@ -3,15 +3,19 @@ package segment
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"clientele/shared/fault"
-	"clientele/shared/sweep"
 )
 
 // SweepKind is the sweep kind of segmentation runs (run ids are
 // "segmentation-<day>").
 const SweepKind = "segmentation"
+
+// MaxSegments is the most segments a run uses: one member shard each
+// (dynamo.Shards; a test holds them equal).
+const MaxSegments = 1024
 
 // RunConfig is the segmentation run's configuration
 // (CLIENTELE_SEGMENTATION_CONFIG): the scoring and model settings of
@@ -19,11 +23,12 @@ const SweepKind = "segmentation"
 // defaults of DefaultRunConfig.
 type RunConfig struct {
 	Config
-	// Segments is the number of parallel-scan segments of the members
-	// table, and so of concurrent workers.
+	// Segments is the number of sweep segments, and so of concurrent
+	// workers: segment s reads the member shards s, s+Segments, … (at
+	// most MaxSegments, the number of shards: dynamo.Shards).
 	Segments int `json:"segments"`
-	// PageSize is how many members a page holds (several Scan calls of at
-	// most 1 MB each); the run checkpoints once per page.
+	// PageSize is how many members a page holds (several Query calls of
+	// at most 1 MB each); the run checkpoints once per page.
 	PageSize int32 `json:"page_size"`
 	// WindowMonths is the trailing window of WindowSpend (monetary_basis
 	// window_spend).
@@ -93,8 +98,8 @@ func (c RunConfig) Validate() error {
 		return err
 	}
 	var fs fault.Fields
-	if c.Segments < 1 || c.Segments > sweep.MaxSegments {
-		fs.Add("segments", "must be between 1 and 4096")
+	if c.Segments < 1 || c.Segments > MaxSegments {
+		fs.Add("segments", fmt.Sprintf("must be between 1 and %d", MaxSegments))
 	}
 	if c.PageSize < 1 || c.PageSize > 20000 {
 		fs.Add("page_size", "must be between 1 and 20000")

@@ -12,6 +12,7 @@ import (
 	"clientele/shared/dynamo"
 	"clientele/shared/event"
 	"clientele/shared/fault"
+	"clientele/shared/metrics"
 	"clientele/shared/queue"
 	"clientele/shared/segment"
 	"clientele/shared/sweep"
@@ -39,6 +40,11 @@ type Handler struct {
 	Engine Runs
 	Eraser Eraser
 	Log    *slog.Logger
+	// Meter, when set, counts the DynamoDB units the handler's client
+	// consumes; each invocation emits what it consumed to Metrics
+	// (ReadUnits, WriteUnits), so a night's cost is measured, not guessed.
+	Meter   *dynamo.Meter
+	Metrics *metrics.Writer
 }
 
 // Job is the schedule's payload.
@@ -57,6 +63,18 @@ type JobResult struct {
 // Handle is the Lambda handler: an SQS event (it has Records) or the
 // schedule's payload.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	if h.Meter != nil && h.Metrics != nil {
+		before := h.Meter.Units()
+		defer func() {
+			u := h.Meter.Since(before)
+			err := h.Metrics.Emit(map[string]any{"calls": u.Calls},
+				metrics.Metric{Name: metrics.ReadUnits, Value: u.Read, Unit: metrics.Count},
+				metrics.Metric{Name: metrics.WriteUnits, Value: u.Write, Unit: metrics.Count})
+			if err != nil {
+				h.Log.ErrorContext(ctx, "unit metrics not emitted", "error", err.Error())
+			}
+		}()
+	}
 	var probe struct {
 		Records json.RawMessage `json:"Records"`
 	}

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"clientele/shared/dynamo"
 	"clientele/shared/event"
 	"clientele/shared/fault"
+	"clientele/shared/metrics"
 	"clientele/shared/sweep"
 )
 
@@ -105,4 +110,56 @@ func TestQueueMessagesSplitIntoSegmentsAndErasures(t *testing.T) {
 	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "e1" {
 		t.Errorf("failed erasure: %+v", resp)
 	}
+}
+
+// meteredEraser deletes through a metered DynamoDB client: what it
+// consumes is what the invocation reports.
+type meteredEraser struct{ store *dynamo.SegmentationStore }
+
+func (m meteredEraser) DeleteResult(ctx context.Context, id string) error {
+	return m.store.DeleteResult(ctx, id)
+}
+
+// Each invocation emits the DynamoDB units it consumed, and only those.
+func TestInvocationsReportTheUnitsTheyConsume(t *testing.T) {
+	t.Parallel()
+	meter := &dynamo.Meter{}
+	client := dynamodb.New(db.Options(), meter.Attach)
+	store := &dynamo.SegmentationStore{Client: client, Table: newSegmentationTable(t)}
+	var out bytes.Buffer
+	h := &Handler{Engine: &fakeRuns{}, Eraser: meteredEraser{store}, Log: quiet, Meter: meter, Metrics: metrics.New(&out, metrics.Namespace, nil)}
+	env, _ := event.New(event.TypeMemberErased, "members-api", time.Now(), event.MemberErased{MemberID: "m1", ErasedAt: time.Now()})
+	body, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "e1", Body: mustJSON(t, env)}}})
+	for range 2 {
+		if _, err := h.Handle(context.Background(), body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want one record per invocation, got %q", out.String())
+	}
+	for _, l := range lines {
+		var rec struct {
+			Read  float64 `json:"ReadUnits"`
+			Write float64 `json:"WriteUnits"`
+			Calls int     `json:"calls"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatal(err)
+		}
+		// One DeleteItem of a missing item: one write unit, one call.
+		if rec.Write != 1 || rec.Read != 0 || rec.Calls != 1 {
+			t.Errorf("record %s: want 1 write unit in 1 call", l)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
 }

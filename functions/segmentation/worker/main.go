@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"clientele/shared/dynamo"
 	"clientele/shared/env"
@@ -61,18 +62,21 @@ func newHandler(log *slog.Logger) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	meter := &dynamo.Meter{}
+	db = dynamodb.New(db.Options(), meter.Attach)
 	sqsClient, err := queue.NewClient()
 	if err != nil {
 		return nil, err
 	}
 	store := &dynamo.SegmentationStore{Client: db, Table: tables[0]}
+	emf := metrics.FromEnv(os.Stdout, service)
 	p := &Processor{
-		Config: cfg, Store: store, Log: log, Service: service, Metrics: metrics.FromEnv(os.Stdout, service),
+		Config: cfg, Store: store, Log: log, Service: service, Metrics: emf,
 		Publisher: &queue.Publisher{SQS: sqsClient, Routes: routes},
 		Outbox:    &dynamo.Outbox{Client: db, Table: tables[0]},
 	}
 	engine := newEngine(cfg, zone, &dynamo.SweepStore{Client: db, Table: tables[0]},
 		&sweepsqs.SegmentPublisher{SQS: sqsClient, URL: sweepQueue},
 		&dynamo.MemberStatsReader{Client: db, Members: tables[1], Points: tables[2]}, p)
-	return &Handler{Engine: engine, Eraser: store, Log: log}, nil
+	return &Handler{Engine: engine, Eraser: store, Log: log, Meter: meter, Metrics: emf}, nil
 }

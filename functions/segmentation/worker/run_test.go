@@ -49,21 +49,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // segmentation table (pk/sk and the by-segment index).
 func newSegmentationTable(t testing.TB) string {
 	t.Helper()
-	name := fmt.Sprintf("segmentation-%d", time.Now().UnixNano())
-	s := func(n string) types.AttributeDefinition {
-		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
-	}
-	k := func(n string, kt types.KeyType) types.KeySchemaElement {
-		return types.KeySchemaElement{AttributeName: aws.String(n), KeyType: kt}
-	}
-	_, err := db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName: aws.String(name), BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{s("pk"), s("sk"), s("seg_pk"), s("seg_sk")},
-		KeySchema:            []types.KeySchemaElement{k("pk", types.KeyTypeHash), k("sk", types.KeyTypeRange)},
-		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{IndexName: aws.String("by-segment"),
-			KeySchema:  []types.KeySchemaElement{k("seg_pk", types.KeyTypeHash), k("seg_sk", types.KeyTypeRange)},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}},
-	})
+	name, err := dynamotest.NewTable(context.Background(), db, "segmentation")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,16 +131,18 @@ func (c *crashing) PhaseDone(ctx context.Context, r sweep.Run) error {
 
 // fixture is a population in DynamoDB Local and a worker over it.
 type fixture struct {
+	// client is the run's DynamoDB client (db unless a benchmark meters it).
+	client               *dynamodb.Client
 	members, points, seg string
 	cfg                  segment.RunConfig
 	zone                 *time.Location
 	events               *eventLog
 }
 
-func newFixture(t *testing.T, n int, asOf time.Time) (*fixture, []segment.Member) {
+func newFixture(t testing.TB, n int, asOf time.Time) (*fixture, []segment.Member) {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{seg: newSegmentationTable(t), events: &eventLog{}}
+	f := &fixture{client: db, seg: newSegmentationTable(t), events: &eventLog{}}
 	var err error
 	if f.members, err = dynamotest.NewTable(ctx, db, "members"); err != nil {
 		t.Fatal(err)
@@ -191,9 +179,10 @@ func newFixture(t *testing.T, n int, asOf time.Time) (*fixture, []segment.Member
 // run runs the day's run of now to its end through the in-memory queue:
 // workers deliver messages concurrently, a share of them twice at once,
 // and redeliver every message whose delivery failed (crash rate rate).
-func (f *fixture) run(t *testing.T, now time.Time, seed uint64, rate float64) sweep.Run {
+func (f *fixture) run(t testing.TB, now time.Time, seed uint64, rate float64) sweep.Run {
 	t.Helper()
 	ctx := context.Background()
+	db := f.client
 	store := &dynamo.SegmentationStore{Client: db, Table: f.seg}
 	var emitted bytes.Buffer
 	p := &Processor{Config: f.cfg, Store: store, Publisher: f.events, Outbox: &dynamo.Outbox{Client: db, Table: f.seg},
@@ -261,8 +250,8 @@ func (f *fixture) stored(t *testing.T) map[string]segment.Result {
 	ctx := context.Background()
 	store := &dynamo.SegmentationStore{Client: db, Table: f.seg}
 	out := map[string]segment.Result{}
-	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(f.seg), FilterExpression: aws.String("sk = :r"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: "RESULT"}}})
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(f.seg), FilterExpression: aws.String("begins_with(pk, :r)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: "RESULTS#"}}})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

@@ -315,8 +315,8 @@ func roundTrip(t *testing.T, r segment.Result) segment.Result {
 func storedResults(t *testing.T, db *dynamodb.Client) map[string]segment.Result {
 	t.Helper()
 	out := map[string]segment.Result{}
-	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(topology.SegmentationTable), FilterExpression: aws.String("sk = :r"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: "RESULT"}}})
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String(topology.SegmentationTable), FilterExpression: aws.String("begins_with(pk, :r)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: "RESULTS#"}}})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
 		if err != nil {

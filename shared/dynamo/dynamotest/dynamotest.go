@@ -37,7 +37,15 @@ func Main(m *testing.M, what string, setup func(ctx context.Context, c *dynamodb
 }
 
 // NewTable creates a pk/sk table with a unique name starting with prefix.
+// A "members", "points" or "segmentation" table gets the indexes the
+// topology gives that table.
 func NewTable(ctx context.Context, c *dynamodb.Client, prefix string) (string, error) {
 	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
-	return name, dynamo.CreateTable(ctx, c, name)
+	return name, dynamo.CreateIndexedTable(ctx, c, name, indexes[prefix])
+}
+
+var indexes = map[string][]dynamo.Index{
+	"members":      dynamo.MembersIndexes,
+	"points":       dynamo.PointsIndexes,
+	"segmentation": dynamo.SegmentationIndexes,
 }

@@ -73,7 +73,9 @@ func (c Config) Member(i int) segment.Member {
 	days := map[[3]int]bool{}
 	windowStart := asOf.AddDate(0, 0, -c.WindowDays)
 	for _, t := range append([]float64{0}, times...) {
-		at := first.Add(time.Duration(t * float64(24*time.Hour)))
+		// Tills record purchases to the millisecond (and segmentation
+		// reads them so: dynamo.EncodeFacts).
+		at := first.Add(time.Duration(t * float64(24*time.Hour))).Truncate(time.Millisecond)
 		value := int64(math.Round(gamma(rng, c.Spend.P, nu)))
 		value = max(value, 1)
 		m.LifetimeSpend += value
