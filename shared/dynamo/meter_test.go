@@ -55,7 +55,7 @@ func TestMeterCountsChargedUnits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u := m.Since(before); u.Write < 2 || u.Write > 4 {
-		t.Errorf("a small item in a transaction: %+v, want 2 write units (4 on DynamoDB Local)", u)
+	if u := m.Since(before); u.Write < 2 || u.Write > 4 || u.Transact != u.Write || u.AWSWrite() > 2 {
+		t.Errorf("a small item in a transaction: %+v, want 2 write units (4 on DynamoDB Local), all transactional", u)
 	}
 }

@@ -48,7 +48,7 @@ type RunConfig struct {
 func DefaultRunConfig() RunConfig {
 	c := DefaultConfig()
 	c.ExactLimit = 2048
-	return RunConfig{Config: c, Segments: 32, PageSize: 5000, WindowMonths: 12, TimeoutMinutes: 360, Tolerance: DefaultTolerance}
+	return RunConfig{Config: c, Segments: 32, PageSize: 20000, WindowMonths: 12, TimeoutMinutes: 360, Tolerance: DefaultTolerance}
 }
 
 // MaxPartialBytes bounds a segment's serialised partial: it is the

@@ -14,7 +14,7 @@ import (
 func TestParseRunConfig(t *testing.T) {
 	t.Parallel()
 	c, err := segment.ParseRunConfig("")
-	if err != nil || c.Segments != 32 || c.SampleSize != 100_000 || c.ExactLimit != 2048 || c.PageSize != 5000 {
+	if err != nil || c.Segments != 32 || c.SampleSize != 100_000 || c.ExactLimit != 2048 || c.PageSize != 20000 {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
 	c, err = segment.ParseRunConfig(`{"segments":6,"sample_size":5000,"high_share":0.1}`)

@@ -131,8 +131,9 @@ func (c *crashing) PhaseDone(ctx context.Context, r sweep.Run) error {
 
 // fixture is a population in DynamoDB Local and a worker over it.
 type fixture struct {
-	// client is the run's DynamoDB client (db unless a benchmark meters it).
-	client               *dynamodb.Client
+	// client is the run's DynamoDB client (db unless a benchmark meters
+	// it); sweepClient, when set, the sweep store's (runs, checkpoints).
+	client, sweepClient  *dynamodb.Client
 	members, points, seg string
 	cfg                  segment.RunConfig
 	zone                 *time.Location
@@ -189,7 +190,11 @@ func (f *fixture) run(t testing.TB, now time.Time, seed uint64, rate float64) sw
 		Log: quiet, Service: service, Now: func() time.Time { return now }, Metrics: metrics.New(&emitted, metrics.Namespace, nil)}
 	c := &crashing{Processor: p, rng: rand.New(rand.NewPCG(seed, 1)), rate: rate}
 	q := &memQueue{}
-	e := newEngine(f.cfg, f.zone, &dynamo.SweepStore{Client: db, Table: f.seg}, q,
+	sweepDB := db
+	if f.sweepClient != nil {
+		sweepDB = f.sweepClient
+	}
+	e := newEngine(f.cfg, f.zone, &dynamo.SweepStore{Client: sweepDB, Table: f.seg}, q,
 		&dynamo.MemberStatsReader{Client: db, Members: f.members, Points: f.points}, p)
 	e.Processor, e.PhaseDone, e.Now = c, c.PhaseDone, func() time.Time { return now }
 	h := &Handler{Engine: e, Eraser: store, Log: quiet}

@@ -16,9 +16,10 @@ import (
 // BenchmarkNightlyRun times one nightly run through the local stack (six
 // segments, up to four worker processes, DynamoDB Local) over
 // SEGMENTE2E_MEMBERS generated members (default 20 000; each iteration is
-// one run, so use -benchtime 1x): loading, phase 1 (scan members, join
-// points statistics, summarise), phase 2 (scan again, score, write every
-// result — a first run writes them all) and the total.
+// one run, so use -benchtime 1x): loading (four loaders at once), phase 1
+// (Query each shard's profiles and purchase facts, summarise), phase 2
+// (Query them and the stored results again, score, write every result — a
+// first run writes them all) and the total.
 //
 //	SEGMENTE2E_MEMBERS=100000 SEGMENTE2E_CONFIG='{"segments":6,"sample_size":5000}' \
 //	  go test -run '^$' -bench NightlyRun -benchtime 1x -timeout 60m ./infra/local/segmente2e/
@@ -32,8 +33,27 @@ func BenchmarkNightlyRun(b *testing.B) {
 	asOf := time.Now().Add(-time.Hour)
 	gen := membergen.Default(21, asOf)
 	loadStart := time.Now()
+	chunks := make(chan int)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for from := range chunks {
+				if err := dynamo.LoadPopulation(ctx, db, topology.MembersTable, topology.PointsTable, gen.Members(from, min(from+5000, n)), asOf); err != nil {
+					errs <- err
+					for range chunks {
+					}
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
 	for from := 0; from < n; from += 5000 {
-		if err := dynamo.LoadPopulation(ctx, db, topology.MembersTable, topology.PointsTable, gen.Members(from, min(from+5000, n)), asOf); err != nil {
+		chunks <- from
+	}
+	close(chunks)
+	for range 4 {
+		if err := <-errs; err != nil {
 			b.Fatal(err)
 		}
 	}
