@@ -453,40 +453,53 @@ func (s *SegmentationStore) SegmentMembers(ctx context.Context, seg segment.Segm
 	}
 }
 
-// resultsByKey reads members' results by key, 100 per BatchGetItem,
-// eventually consistent, retrying unprocessed keys.
+// resultsByKey reads members' results by key, eventually consistent.
 func (s *SegmentationStore) resultsByKey(ctx context.Context, ids []string) (map[string]StoredResult, error) {
 	out := make(map[string]StoredResult, len(ids))
-	for start := 0; start < len(ids); start += 100 {
-		keys := make([]map[string]types.AttributeValue, 0, 100)
-		for _, id := range ids[start:min(start+100, len(ids))] {
-			keys = append(keys, resultKey(id))
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = resultKey(id)
+	}
+	err := batchGet(ctx, s.Client, s.Table, keys, false, "read segment members", func(item map[string]types.AttributeValue) error {
+		r, err := decodeStored(item)
+		if err != nil {
+			return err
 		}
-		req := map[string]types.KeysAndAttributes{s.Table: {Keys: keys}}
+		out[r.Result.MemberID] = r
+		return nil
+	})
+	return out, err
+}
+
+// batchGet reads items by key, 100 per BatchGetItem, retrying unprocessed
+// keys with backoff, and visits each item found (in no particular order).
+// consistent asks for strongly consistent reads (twice the read units).
+func batchGet(ctx context.Context, c *dynamodb.Client, table string, keys []map[string]types.AttributeValue, consistent bool, what string,
+	visit func(map[string]types.AttributeValue) error) error {
+	for start := 0; start < len(keys); start += 100 {
+		req := map[string]types.KeysAndAttributes{table: {Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(consistent)}}
 		for attempt := 0; len(req) > 0; attempt++ {
-			page, err := s.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			page, err := c.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
-				return nil, translate(err, "read segment members")
+				return translate(err, what)
 			}
-			for _, item := range page.Responses[s.Table] {
-				r, err := decodeStored(item)
-				if err != nil {
-					return nil, err
+			for _, item := range page.Responses[table] {
+				if err := visit(item); err != nil {
+					return err
 				}
-				out[r.Result.MemberID] = r
 			}
 			req = page.UnprocessedKeys
 			if len(req) > 0 {
 				if attempt >= maxRaceRetries {
-					return nil, fault.New(fault.Unavailable, "read segment members: keys left unprocessed after %d attempts", attempt+1)
+					return fault.New(fault.Unavailable, "%s: keys left unprocessed after %d attempts", what, attempt+1)
 				}
 				if err := backoff(ctx, attempt); err != nil {
-					return nil, translate(err, "read segment members")
+					return translate(err, what)
 				}
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // SavePlan stores a run's plan unless one is stored, and returns the

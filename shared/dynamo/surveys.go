@@ -834,31 +834,20 @@ func (s *SurveyStore) MemberResponses(ctx context.Context, memberID string) ([]S
 		return nil, err
 	}
 	out := make([]StoredSurveyResponse, 0, len(ids))
-	for start := 0; start < len(ids); start += 100 {
-		keys := make([]map[string]types.AttributeValue, 0, 100)
-		for _, id := range ids[start:min(start+100, len(ids))] {
-			keys = append(keys, key(surveyResponsePK(id), "RESPONSE"))
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = key(surveyResponsePK(id), "RESPONSE")
+	}
+	err = batchGet(ctx, s.Client, s.Table, keys, true, "read member responses", func(it map[string]types.AttributeValue) error {
+		r, err := decodeResponse(it)
+		if err != nil {
+			return err
 		}
-		req := map[string]types.KeysAndAttributes{s.Table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			res, err := s.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, translate(err, "read member responses")
-			}
-			for _, it := range res.Responses[s.Table] {
-				r, err := decodeResponse(it)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, r)
-			}
-			req = res.UnprocessedKeys
-			if len(req) > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, translate(err, "read member responses")
-				}
-			}
-		}
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b StoredSurveyResponse) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
