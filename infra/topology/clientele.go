@@ -47,12 +47,14 @@ const (
 
 // Event types published between domains.
 const (
-	MemberRegistered     = "member.registered"
-	MemberErased         = "member.erased"
-	PointsPurchase       = "points.purchase"
-	PointsReturn         = "points.return"
-	PointsBonusRequested = "points.bonus_requested"
-	PointsExpiring       = "points.expiring"
+	MemberRegistered = "member.registered"
+	MemberErased     = "member.erased"
+	// MemberProfilingRefused tells segmentation to remove a result at once.
+	MemberProfilingRefused = "member.profiling_refused"
+	PointsPurchase         = "points.purchase"
+	PointsReturn           = "points.return"
+	PointsBonusRequested   = "points.bonus_requested"
+	PointsExpiring         = "points.expiring"
 )
 
 // Event types between the feedback, survey and segmentation domains
@@ -153,8 +155,8 @@ const (
 	// and checkpoints of kind "segmentation", each run's plan and summary,
 	// and its outbox (shared/dynamo/segmentation.go).
 	SegmentationTable = "segmentation"
-	// SegmentationSweep carries the run's segment messages (sweep.segmentation)
-	// and member.erased to the segmentation worker.
+	// SegmentationSweep carries the run's segment messages (sweep.segmentation),
+	// member.erased and member.profiling_refused to the segmentation worker.
 	SegmentationSweep = "segmentation-sweep"
 	// MarketingEvents carries member.segment_changed to the brand's
 	// marketing tools. No Clientele function consumes it.
@@ -249,7 +251,7 @@ func Clientele() System {
 			// their segmentation result, feedback cases and survey responses.
 			ReadsTables:  []string{PointsTable, SegmentationTable, FeedbackTable, SurveysTable},
 			WritesTables: []string{MembersTable},
-			Publishes:    []string{MemberRegistered, MemberErased},
+			Publishes:    []string{MemberRegistered, MemberErased, MemberProfilingRefused},
 			// The export values points with the brand's policy.
 			Env:         pointsEnv(),
 			UsesHMACKey: true,
@@ -270,7 +272,7 @@ func Clientele() System {
 			Timeout:      60 * time.Second,
 			Architecture: ARM64,
 			WritesTables: []string{MembersTable, PointsTable, SegmentationTable, FeedbackTable, SurveysTable},
-			Publishes: append(append([]string{MemberRegistered, MemberErased, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring, MemberSegmentChanged},
+			Publishes: append(append([]string{MemberRegistered, MemberErased, MemberProfilingRefused, PointsPurchase, PointsReturn, PointsBonusRequested, PointsExpiring, MemberSegmentChanged},
 				feedbackTypes...), surveyTypes...),
 			// Reads and clears the outboxes, and nothing else of either table.
 			Access: []TableAccess{
@@ -593,7 +595,7 @@ func Clientele() System {
 			DLQRetention:       14 * 24 * time.Hour,
 		}, {
 			Name:       SegmentationSweep,
-			Subscribes: []string{SweepSegmentation, MemberErased},
+			Subscribes: []string{SweepSegmentation, MemberErased, MemberProfilingRefused},
 			Consumer:   "segmentation-worker",
 			// One segment per invocation: a segment can take minutes.
 			BatchSize: 1,

@@ -131,9 +131,9 @@ func toRecord(m member.Member) profileRecord {
 	}
 	for _, c := range m.Consents {
 		r.Consents = append(r.Consents, consentRecord{string(c.Purpose), string(c.Channel), c.Granted, c.Source, c.UpdatedAt})
-		if c.Purpose == member.Profiling && !c.Granted {
-			r.Profiling = "refused"
-		}
+	}
+	if m.RefusedProfiling() {
+		r.Profiling = "refused"
 	}
 	r.SegShard = Shard(m.ID)
 	return r

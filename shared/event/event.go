@@ -74,10 +74,19 @@ type MemberErased struct {
 	ErasedAt time.Time `json:"erased_at"`
 }
 
+// MemberProfilingRefused is the data of "member.profiling_refused": the
+// member refused the profiling consent (after not having refused it), so
+// segmentation removes their result at once instead of at the next run.
+type MemberProfilingRefused struct {
+	MemberID  string    `json:"member_id"`
+	RefusedAt time.Time `json:"refused_at"`
+}
+
 // Event types.
 const (
-	TypeMemberRegistered = "member.registered"
-	TypeMemberErased     = "member.erased"
+	TypeMemberRegistered       = "member.registered"
+	TypeMemberErased           = "member.erased"
+	TypeMemberProfilingRefused = "member.profiling_refused"
 )
 
 // Points event types. points.purchase and points.return carry the intake

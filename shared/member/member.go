@@ -91,6 +91,18 @@ type Member struct {
 	Version int64 `json:"version"`
 }
 
+// RefusedProfiling says whether the member refused the profiling consent
+// (a profiling consent recorded as not granted; none recorded is not a
+// refusal): segmentation neither scores nor keeps a result for them.
+func (m *Member) RefusedProfiling() bool {
+	for _, c := range m.Consents {
+		if c.Purpose == Profiling && !c.Granted {
+			return true
+		}
+	}
+	return false
+}
+
 // Write carries what a store writes in the same transaction as a change:
 // the idempotency receipt (rendered from the final member) and the events to
 // publish through the outbox.

@@ -247,15 +247,27 @@ func (h *Handler) putConsents(ctx context.Context, req apigw.Request) (apigw.Res
 		return apigw.Response{}, apigw.Combine(err, verr)
 	}
 	return h.idempotent(ctx, req, caller, func(res *idempotency.Reservation) (apigw.Response, error) {
+		now := h.now()
+		var refusedBefore bool
+		var evs []event.Envelope
 		m, err := h.Members.Update(ctx, id, func(m *member.Member) ([]member.ConsentRecord, error) {
-			return member.ApplyConsents(m, in, caller.Kind.String(), h.now())
+			refusedBefore = m.RefusedProfiling()
+			return member.ApplyConsents(m, in, caller.Kind.String(), now)
 		}, member.Write{Reservation: res, Receipt: func(m member.Member) (idempotency.Receipt, error) {
 			return receiptOf(render(http.StatusOK, m), m.ID), nil
-		}})
+		}, Events: eventsOnce(func(m member.Member) ([]event.Envelope, error) {
+			// A new refusal of profiling: segmentation removes the result now.
+			if refusedBefore || !m.RefusedProfiling() {
+				return nil, nil
+			}
+			e, err := event.New(event.TypeMemberProfilingRefused, h.Service, now, event.MemberProfilingRefused{MemberID: m.ID, RefusedAt: now})
+			return []event.Envelope{e}, err
+		}, &evs)})
 		if err != nil {
 			return apigw.Response{}, err
 		}
 		h.Log.InfoContext(ctx, "consents recorded", "member_id", m.ID, "changes", len(in.Consents))
+		h.publish(ctx, evs)
 		return render(http.StatusOK, m), nil
 	})
 }

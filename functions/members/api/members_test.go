@@ -460,3 +460,47 @@ func TestExportIncludesThePointsLedger(t *testing.T) {
 		t.Errorf("points section = %+v", px)
 	}
 }
+
+// Refusing profiling publishes member.profiling_refused once: not for
+// other consents, not when the refusal is repeated, not for a grant.
+func TestProfilingRefusalIsPublishedOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	m := f.signup(t)
+	at := map[string]string{"id": m.ID}
+	put := func(body string) {
+		t.Helper()
+		resp := f.do(t, call{method: "PUT", route: "/v1/members/{id}/consents", path: "/x", pathParams: at, tok: memberToken(m.ID), body: body})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("put consents %s: %d %s", body, resp.StatusCode, resp.Body)
+		}
+	}
+	refusals := func() []event.Envelope {
+		var out []event.Envelope
+		for _, e := range f.pub.ofType(event.TypeMemberProfilingRefused) {
+			var d event.MemberProfilingRefused
+			if err := json.Unmarshal(e.Data, &d); err != nil {
+				t.Fatal(err)
+			}
+			if d.MemberID == m.ID {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	put(`{"consents":[{"purpose":"marketing","channel":"email","granted":false}]}`)
+	put(`{"consents":[{"purpose":"profiling","channel":"any","granted":true}]}`)
+	if n := len(refusals()); n != 0 {
+		t.Fatalf("%d refusals published before any refusal", n)
+	}
+	put(`{"consents":[{"purpose":"profiling","channel":"any","granted":false}]}`)
+	put(`{"consents":[{"purpose":"profiling","channel":"any","granted":false}]}`)
+	if n := len(refusals()); n != 1 {
+		t.Fatalf("%d refusals published, want 1", n)
+	}
+	put(`{"consents":[{"purpose":"profiling","channel":"any","granted":true}]}`)
+	put(`{"consents":[{"purpose":"profiling","channel":"any","granted":false}]}`)
+	if n := len(refusals()); n != 2 {
+		t.Errorf("%d refusals after grant and a second refusal, want 2", n)
+	}
+}

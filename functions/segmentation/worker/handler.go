@@ -24,6 +24,12 @@ type Eraser interface {
 	DeleteResult(ctx context.Context, memberID string) error
 }
 
+// Refusals removes the result of a member who refused profiling, with its
+// member.segment_changed (Processor.RemoveRefused).
+type Refusals interface {
+	RemoveRefused(ctx context.Context, memberID string) error
+}
+
 // Runs is what the nightly schedule does with the day's run
 // (sweep.Engine).
 type Runs interface {
@@ -35,11 +41,13 @@ type Runs interface {
 // Handler is the segmentation worker: the nightly schedule starts the
 // day's run (and marks one past its deadline failed); the
 // segmentation-sweep queue brings segment messages, which the sweep
-// engine runs, and member.erased, which removes the member's result.
+// engine runs, member.erased, which removes the member's result, and
+// member.profiling_refused, which removes it with a member.segment_changed.
 type Handler struct {
-	Engine Runs
-	Eraser Eraser
-	Log    *slog.Logger
+	Engine   Runs
+	Eraser   Eraser
+	Refusals Refusals
+	Log      *slog.Logger
 	// Meter, when set, counts the DynamoDB units the handler's client
 	// consumes; each invocation emits what it consumed to Metrics
 	// (ReadUnits, WriteUnits), so a night's cost is measured, not guessed.
@@ -152,6 +160,17 @@ func (h *Handler) event(ctx context.Context, env event.Envelope) error {
 			return err
 		}
 		h.Log.InfoContext(ctx, "erased member's result removed", "event_id", env.ID)
+		return nil
+	case event.TypeMemberProfilingRefused:
+		var d event.MemberProfilingRefused
+		if err := json.Unmarshal(env.Data, &d); err != nil || d.MemberID == "" {
+			h.Log.ErrorContext(ctx, "dropping a malformed member.profiling_refused", "event_id", env.ID)
+			return nil
+		}
+		if err := h.Refusals.RemoveRefused(ctx, d.MemberID); err != nil {
+			return err
+		}
+		h.Log.InfoContext(ctx, "refused member's result removed", "event_id", env.ID)
 		return nil
 	default:
 		h.Log.WarnContext(ctx, "ignoring an event type segmentation does not consume", "event_id", env.ID, "type", env.Type)

@@ -3,8 +3,9 @@
 // brand's time zone (and marks a run past its deadline failed); the
 // segmentation-sweep queue brings one scan segment per message — phase 1
 // summarises members, the last segment merges, fits the models and fans
-// out phase 2, which scores and writes what changed — and member.erased,
-// which removes the member's result.
+// out phase 2, which scores and writes what changed — member.erased,
+// which removes the member's result, and member.profiling_refused, which
+// removes it and tells marketing tools.
 package main
 
 import (
@@ -78,5 +79,5 @@ func newHandler(log *slog.Logger) (*Handler, error) {
 	engine := newEngine(cfg, zone, &dynamo.SweepStore{Client: db, Table: tables[0]},
 		&sweepsqs.SegmentPublisher{SQS: sqsClient, URL: sweepQueue},
 		&dynamo.MemberStatsReader{Client: db, Members: tables[1], Points: tables[2]}, p)
-	return &Handler{Engine: engine, Eraser: store, Log: log, Meter: meter, Metrics: emf}, nil
+	return &Handler{Engine: engine, Eraser: store, Refusals: p, Log: log, Meter: meter, Metrics: emf}, nil
 }

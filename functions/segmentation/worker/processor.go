@@ -206,6 +206,32 @@ func (p *Processor) score(ctx context.Context, t sweep.Task, state []byte, items
 	return json.Marshal(tally)
 }
 
+// RemoveRefused removes the result of a member who refused profiling and
+// publishes member.segment_changed with no new labels, as the next run
+// would: in one transaction with the outbox, conditional on the stored
+// result, so a redelivered refusal finds nothing and publishes nothing.
+func (p *Processor) RemoveRefused(ctx context.Context, memberID string) error {
+	stored, err := p.Store.Results(ctx, []string{memberID})
+	if err != nil {
+		return err
+	}
+	current, ok := stored[memberID]
+	if !ok {
+		return nil
+	}
+	now := p.now()
+	ev, err := p.changed(current.RunID, &current.Result, nil, now)
+	if err != nil {
+		return err
+	}
+	applied, err := p.Store.ChangeResult(ctx, &current.Result, nil, ev, now)
+	if err != nil || !applied {
+		return err
+	}
+	queue.PublishCommitted(ctx, p.Publisher, p.Outbox, p.Log, []event.Envelope{ev})
+	return nil
+}
+
 // labelsOf is the part of a result member.segment_changed carries.
 func labelsOf(r *segment.Result) event.SegmentLabels {
 	return event.SegmentLabels{RFMSegment: string(r.RFMSegment), ValueTier: string(r.ValueTier), LifecycleStage: string(r.LifecycleStage),
