@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"clientele/shared/points"
 	"clientele/shared/segment"
+	"clientele/shared/sweep"
 )
 
 // What segmentation computes from the encoded facts is what it computes
@@ -115,5 +117,18 @@ func TestRunSegmentsAreBoundByShards(t *testing.T) {
 	t.Parallel()
 	if segment.MaxSegments != Shards {
 		t.Fatalf("segment.MaxSegments %d, Shards %d", segment.MaxSegments, Shards)
+	}
+}
+
+// A cursor the reader did not write for this segment is refused before
+// anything is read: resuming elsewhere would skip or repeat members.
+func TestReaderRefusesForeignCursors(t *testing.T) {
+	t.Parallel()
+	r := &MemberStatsReader{}
+	for _, c := range []string{"x|m1", "12", "3|m1"} {
+		// Segment 1 of 4 reads shards 1, 5, 9, …: shard 3 is not its own.
+		if _, _, err := r.ReadPage(context.Background(), sweep.Page{Segment: 1, TotalSegments: 4, Cursor: c, Limit: 10}); err == nil {
+			t.Errorf("cursor %q accepted", c)
+		}
 	}
 }
