@@ -174,6 +174,8 @@ const (
 	StatsByShard    = "stats-by-shard"
 	// ExportsBucket holds segment exports (CSV) behind presigned links.
 	ExportsBucket = "exports"
+	// SegmentExportRequested asks the segmentation worker for an export.
+	SegmentExportRequested = "segmentation.export_requested"
 	// SegmentationConfig is the run's configuration (CLIENTELE_SEGMENTATION_CONFIG,
 	// read by functions/segmentation/worker): "{}" keeps the defaults of
 	// segment.DefaultConfig with 16 scan segments.
@@ -376,6 +378,8 @@ func Clientele() System {
 			ReadsTables:  []string{MembersTable, PointsTable},
 			WritesTables: []string{SegmentationTable},
 			Publishes:    []string{SweepSegmentation, MemberSegmentChanged},
+			// Segment exports: the CSV objects segmentation-api links to.
+			WritesBuckets: []string{ExportsBucket},
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"Query"}, Indexes: []string{ProfilesByShard}},
 				{Table: PointsTable, Actions: []string{"Query"}, Indexes: []string{StatsByShard}},
@@ -394,10 +398,11 @@ func Clientele() System {
 			// even before the next run removes their result.
 			ReadsTables:  []string{MembersTable},
 			WritesTables: []string{SegmentationTable},
-			// POST /v1/segmentation/runs starts (or resumes) today's run.
-			Publishes:   []string{SweepSegmentation},
+			// POST /v1/segmentation/runs starts (or resumes) today's run;
+			// POST /v1/segments/{name}/exports asks the worker for an export.
+			Publishes:   []string{SweepSegmentation, SegmentExportRequested},
 			UsesHMACKey: true,
-			// Segment exports: a CSV object and a presigned link to it.
+			// Segment exports: presigned links to the worker's CSV objects.
 			WritesBuckets: []string{ExportsBucket},
 			Access: []TableAccess{
 				{Table: MembersTable, Actions: []string{"GetItem"}},
@@ -570,6 +575,7 @@ func Clientele() System {
 			// The invitation's link token is the credential: no JWT.
 			{Method: "POST", Path: "/v1/survey-responses", Function: "surveys-api", Public: true, Throttle: &surveyResponseThrottle},
 			{Method: "POST", Path: "/v1/segments/{name}/exports", Function: "segmentation-api", Callers: []Caller{Staff}},
+			{Method: "GET", Path: "/v1/segments/{name}/exports/{id}", Function: "segmentation-api", Callers: []Caller{Staff}},
 		},
 		Queues: []Queue{{
 			Name:           PointsEvents,
@@ -595,7 +601,7 @@ func Clientele() System {
 			DLQRetention:       14 * 24 * time.Hour,
 		}, {
 			Name:       SegmentationSweep,
-			Subscribes: []string{SweepSegmentation, MemberErased, MemberProfilingRefused},
+			Subscribes: []string{SweepSegmentation, MemberErased, MemberProfilingRefused, SegmentExportRequested},
 			Consumer:   "segmentation-worker",
 			// One segment per invocation: a segment can take minutes.
 			BatchSize: 1,

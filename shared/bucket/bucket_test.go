@@ -6,32 +6,18 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"clientele/shared/bucket"
+	"clientele/shared/bucket/buckettest"
 )
 
-// newStore is a bucket on an in-process S3-compatible server (gofakes3).
-func newStore(t *testing.T) *bucket.Store {
-	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket("exports"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
-	return &bucket.Store{Client: c, Bucket: "exports"}
-}
+// newStore is an exports bucket on an in-process S3-compatible server.
+func newStore(t *testing.T) *bucket.Store { return buckettest.New(t, "exports") }
 
 func fetch(t *testing.T, url string) []byte {
 	t.Helper()

@@ -130,7 +130,16 @@ const (
 	// TypeMemberSegmentChanged tells marketing tools a member's segment,
 	// value tier or lifecycle stage changed in a segmentation run.
 	TypeMemberSegmentChanged = "member.segment_changed"
+	// TypeSegmentExportRequested asks the segmentation worker to write a
+	// segment's export (segmentation-api publishes it).
+	TypeSegmentExportRequested = "segmentation.export_requested"
 )
+
+// SegmentExportRequested is the data of "segmentation.export_requested":
+// the export to write (its record holds the segment and the object key).
+type SegmentExportRequested struct {
+	ExportID string `json:"export_id"`
+}
 
 // FollowUpRequested is the data of "feedback.follow_up_requested". Source
 // and SourceID identify what asked (source "survey_response", the response

@@ -14,9 +14,11 @@ import (
 
 	"clientele/shared/apigw"
 	"clientele/shared/bucket"
+	"clientele/shared/dynamo"
 	"clientele/shared/event"
 	"clientele/shared/fault"
 	"clientele/shared/member"
+	"clientele/shared/queue"
 	"clientele/shared/segment"
 	"clientele/shared/sweep"
 )
@@ -31,6 +33,10 @@ type Results interface {
 	// LatestReport is the newest finished run's report; fault.NotFound
 	// before the first.
 	LatestReport(ctx context.Context) (segment.Report, error)
+	// CreateExport stores a running export with its request event in the
+	// outbox; Export reads one (fault.NotFound when none).
+	CreateExport(ctx context.Context, rec dynamo.ExportRecord, ev event.Envelope) error
+	Export(ctx context.Context, id string) (dynamo.ExportRecord, error)
 }
 
 // Runs reads sweep runs and their checkpoints (dynamo.SweepStore).
@@ -59,11 +65,15 @@ type Handler struct {
 	Members Members
 	// Cursors signs the pagination cursors of segment member lists.
 	Cursors apigw.Cursors
-	// Exports receives segment exports (CSV) and signs links to them; nil
-	// answers 503 on the export route.
+	// Exports signs links to segment exports (CSV objects the worker
+	// writes); nil answers 503 on the export routes.
 	Exports *bucket.Store
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Publisher sends an export's request to the worker at once (the
+	// outbox relay sends what a crash left); Outbox clears it after.
+	Publisher queue.EventPublisher
+	Outbox    queue.Outbox
+	Log       *slog.Logger
+	Now       func() time.Time
 }
 
 func (h *Handler) now() time.Time {
@@ -82,6 +92,7 @@ func (h *Handler) Router() *apigw.Router {
 	r.Handle("GET /v1/segmentation/runs/{id}", h.run)
 	r.Handle("POST /v1/segmentation/runs", h.startRun)
 	r.Handle("POST /v1/segments/{name}/exports", h.export)
+	r.Handle("GET /v1/segments/{name}/exports/{id}", h.getExport)
 	return r
 }
 
@@ -182,30 +193,6 @@ type SegmentMembersPage struct {
 
 func membersScope(slug string) string { return "segments.members:" + slug }
 
-// csvColumns are the columns of a segment's members as CSV, in order.
-var csvColumns = []string{"member_id", "run_id", "r_score", "f_score", "m_score", "rfm_segment", "value_tier", "lifecycle_stage",
-	"p_alive", "churn_risk", "expected_purchases_90d", "expected_order_value", "clv_12m"}
-
-// WriteCSV writes results as CSV rows (with the header when header is set).
-func WriteCSV(w *csv.Writer, rs []segment.Result, header bool) error {
-	if header {
-		if err := w.Write(csvColumns); err != nil {
-			return err
-		}
-	}
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
-	for _, r := range rs {
-		err := w.Write([]string{r.MemberID, r.RunID, strconv.Itoa(int(r.RScore)), strconv.Itoa(int(r.FScore)), strconv.Itoa(int(r.MScore)),
-			string(r.RFMSegment), string(r.ValueTier), string(r.LifecycleStage), f(r.PAlive), f(r.ChurnRisk), f(r.ExpectedPurchases90d),
-			f(r.ExpectedOrderValue), f(r.CLV12m)})
-		if err != nil {
-			return err
-		}
-	}
-	w.Flush()
-	return w.Error()
-}
-
 // wantsCSV reports whether the Accept header prefers text/csv to JSON
 // (JSON otherwise, also for types neither serves).
 func wantsCSV(req apigw.Request) bool {
@@ -285,7 +272,7 @@ func (h *Handler) segmentMembers(ctx context.Context, req apigw.Request) (apigw.
 		return apigw.JSON(http.StatusOK, page, "Cache-Control", "no-store", "Vary", "Accept"), nil
 	}
 	var buf bytes.Buffer
-	if err := WriteCSV(csv.NewWriter(&buf), list, true); err != nil {
+	if err := segment.WriteCSV(csv.NewWriter(&buf), list, true); err != nil {
 		return apigw.Response{}, fault.Wrap(fault.Internal, err, "render CSV")
 	}
 	headers := map[string]string{"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store", "Vary": "Accept"}
@@ -440,27 +427,34 @@ func (h *Handler) startRun(ctx context.Context, req apigw.Request) (apigw.Respon
 // /v1/segments/{name}/exports.
 type StartExport struct{}
 
-// SegmentExport is a finished export: the CSV object and a link to it.
+// SegmentExport is an export of a segment: running until the worker has
+// written the CSV object, then succeeded with a link to it.
 type SegmentExport struct {
+	ID string `json:"id"`
 	// Segment is the segment's name ("" for members without a purchase).
 	Segment string `json:"segment"`
-	// Rows counts the members exported (the CSV has a header row more).
-	Rows  int    `json:"rows"`
-	Bytes int64  `json:"bytes"`
-	Key   string `json:"key"`
-	// URL is a presigned GET link to the object, valid until ExpiresAt;
-	// the object itself expires with the bucket's lifecycle (days).
-	URL       string    `json:"url"`
-	ExpiresAt time.Time `json:"expires_at"`
+	// Status is running or succeeded.
+	Status      string    `json:"status"`
+	RequestedAt time.Time `json:"requested_at"`
+	// Rows counts the members exported (the CSV has a header row more);
+	// the rest is set once the export succeeded.
+	Rows       int       `json:"rows"`
+	Bytes      int64     `json:"bytes"`
+	Key        string    `json:"key,omitempty"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// URL is a presigned GET link to the object, valid until ExpiresAt
+	// (each read signs a new one); the object itself expires with the
+	// bucket's lifecycle (days).
+	URL       string    `json:"url,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // ExportLinkTTL is how long an export's link is valid.
 const ExportLinkTTL = time.Hour
 
-// exportMargin is the time an export keeps in reserve to abandon the
-// upload and answer before the invocation's deadline.
-const exportMargin = 3 * time.Second
-
+// export starts a segment export: the record and its request event are
+// stored together, the worker writes the CSV (a segment of millions takes
+// minutes, more than a request may), and GET …/exports/{id} reports it.
 func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 	if err := staff(req); err != nil {
 		return apigw.Response{}, err
@@ -480,38 +474,62 @@ func (h *Handler) export(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.Response{}, fault.New(fault.Unavailable, "exports are not configured")
 	}
 	now := h.now()
-	key := "segments/" + name + "/" + now.UTC().Format("2006-01-02") + "/" + event.NewID(now) + ".csv"
-	w := h.Exports.Create(ctx, key, "text/csv; charset=utf-8")
-	cw := csv.NewWriter(w)
-	rows, after := 0, ""
-	for first := true; ; first = false {
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < exportMargin {
-			_ = w.Abort()
-			return apigw.Response{}, fault.New(fault.Unavailable,
-				"the %s segment is too large to export within one request (%d rows written); page through GET /v1/segments/%s/members instead", name, rows, name)
-		}
-		list, next, err := h.Results.SegmentMembers(ctx, seg, after, 1000)
-		if err != nil {
-			_ = w.Abort()
-			return apigw.Response{}, err
-		}
-		if err := WriteCSV(cw, list, first); err != nil {
-			_ = w.Abort()
-			return apigw.Response{}, fault.Wrap(fault.Unavailable, err, "write export")
-		}
-		rows += len(list)
-		if after = next; next == "" {
-			break
-		}
+	id := event.NewID(now)
+	rec := dynamo.ExportRecord{ID: id, Name: name, Segment: string(seg), RequestedAt: now.UTC(),
+		Key: "segments/" + name + "/" + now.UTC().Format("2006-01-02") + "/" + id + ".csv"}
+	ev, err := event.New(event.TypeSegmentExportRequested, service, now, event.SegmentExportRequested{ExportID: id})
+	if err != nil {
+		return apigw.Response{}, fault.Wrap(fault.Internal, err, "export event")
 	}
-	if err := w.Close(); err != nil {
+	if err := h.Results.CreateExport(ctx, rec, ev); err != nil {
 		return apigw.Response{}, err
 	}
-	url, expires, err := h.Exports.Link(ctx, key, ExportLinkTTL, now)
+	queue.PublishCommitted(ctx, h.Publisher, h.Outbox, h.Log, []event.Envelope{ev})
+	rec.Status = dynamo.ExportRunning
+	h.Log.InfoContext(ctx, "segment export requested", "segment", name, "export", id)
+	return apigw.JSON(http.StatusAccepted, exportView(seg, rec), "Location", "/v1/segments/"+name+"/exports/"+id, "Cache-Control", "no-store"), nil
+}
+
+func exportView(seg segment.Segment, rec dynamo.ExportRecord) SegmentExport {
+	v := SegmentExport{ID: rec.ID, Segment: string(seg), Status: rec.Status, RequestedAt: rec.RequestedAt, Rows: rec.Rows, Bytes: rec.Bytes}
+	if rec.Status == dynamo.ExportSucceeded {
+		v.Key, v.FinishedAt = rec.Key, rec.FinishedAt
+	}
+	return v
+}
+
+// getExport reports an export, with a fresh link once it succeeded.
+func (h *Handler) getExport(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	if err := staff(req); err != nil {
+		return apigw.Response{}, err
+	}
+	name, err := apigw.PathParam(req, "name")
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	h.Log.InfoContext(ctx, "segment exported", "segment", name, "rows", rows, "bytes", w.Size, "key", key)
-	return apigw.JSON(http.StatusCreated, SegmentExport{Segment: string(seg), Rows: rows, Bytes: w.Size, Key: key, URL: url, ExpiresAt: expires},
-		"Cache-Control", "no-store"), nil
+	seg, err := segmentNamed(name)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	id, err := apigw.PathParam(req, "id")
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if h.Exports == nil {
+		return apigw.Response{}, fault.New(fault.Unavailable, "exports are not configured")
+	}
+	rec, err := h.Results.Export(ctx, id)
+	if err == nil && rec.Name != name {
+		err = fault.New(fault.NotFound, "no export %s of %s", id, name)
+	}
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	v := exportView(seg, rec)
+	if rec.Status == dynamo.ExportSucceeded {
+		if v.URL, v.ExpiresAt, err = h.Exports.Link(ctx, rec.Key, ExportLinkTTL, h.now()); err != nil {
+			return apigw.Response{}, err
+		}
+	}
+	return apigw.JSON(http.StatusOK, v, "Cache-Control", "no-store"), nil
 }

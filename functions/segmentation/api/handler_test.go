@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -17,19 +16,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"clientele/shared/apigw"
 	"clientele/shared/apigw/openapicheck"
 	"clientele/shared/bucket"
+	"clientele/shared/bucket/buckettest"
 	"clientele/shared/dynamo"
 	"clientele/shared/dynamo/dynamotest"
+	"clientele/shared/event"
+	"clientele/shared/queue/queuetest"
 	"clientele/shared/segment"
 	"clientele/shared/sweep"
 )
@@ -65,11 +61,12 @@ func (q *memQueue) PublishSegments(_ context.Context, msgs []sweep.Message) erro
 }
 
 type fixture struct {
-	h     *Handler
-	store *dynamo.SegmentationStore
-	runs  *dynamo.SweepStore
-	queue *memQueue
-	now   time.Time
+	h      *Handler
+	store  *dynamo.SegmentationStore
+	runs   *dynamo.SweepStore
+	queue  *memQueue
+	events *queuetest.Recorder
+	now    time.Time
 }
 
 var zone, _ = time.LoadLocation("Asia/Shanghai")
@@ -82,7 +79,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: &dynamo.SegmentationStore{Client: db, Table: seg}, runs: &dynamo.SweepStore{Client: db, Table: seg},
+	f := &fixture{events: &queuetest.Recorder{}, store: &dynamo.SegmentationStore{Client: db, Table: seg}, runs: &dynamo.SweepStore{Client: db, Table: seg},
 		queue: &memQueue{}, now: time.Date(2026, 11, 30, 19, 0, 0, 0, time.UTC)}
 	reg := f.now.AddDate(-1, 0, 0)
 	pop := []segment.Member{{ID: "m-ok", RegisteredAt: reg, ProfilingConsent: true}, {ID: "m-refused", RegisteredAt: reg}}
@@ -98,7 +95,8 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.h = &Handler{Results: f.store, Runs: f.runs, Starter: engine, Members: &dynamo.MemberStore{Client: db, Table: members},
 		Cursors: apigw.Cursors{Key: []byte("test-key")}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Exports: newExportsBucket(t), Now: func() time.Time { return f.now }}
+		Exports: newExportsBucket(t), Now: func() time.Time { return f.now },
+		Publisher: f.events, Outbox: &dynamo.Outbox{Client: db, Table: seg}}
 	return f
 }
 
@@ -280,8 +278,8 @@ func TestOnlyStaffMayCall(t *testing.T) {
 			checked++
 		}
 	}
-	if checked != 12 {
-		t.Errorf("checked %d calls, want 12", checked)
+	if checked != 14 {
+		t.Errorf("checked %d calls, want 14 (7 operations, 2 kinds)", checked)
 	}
 }
 
@@ -486,40 +484,62 @@ func TestStartAndReadRuns(t *testing.T) {
 	}
 }
 
-// newExportsBucket is an exports bucket on an in-process S3-compatible
-// server (gofakes3), as under make run.
-func newExportsBucket(t *testing.T) *bucket.Store {
-	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket("exports"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
-	return &bucket.Store{Client: c, Bucket: "exports"}
-}
+// newExportsBucket is an exports bucket on an in-process S3-compatible server.
+func newExportsBucket(t *testing.T) *bucket.Store { return buckettest.New(t, "exports") }
 
-// TestExportWritesTheSegmentToTheBucket: the export holds every member of
-// the segment as CSV (header and one row each, as the list's CSV), and
-// its presigned link fetches it.
-func TestExportWritesTheSegmentToTheBucket(t *testing.T) {
+// TestExportIsRequestedThenLinked: POST stores a running export and asks
+// the worker for it (one segmentation.export_requested); GET reports it
+// running, then — once the worker wrote the object and recorded it —
+// succeeded, with a link that fetches the CSV.
+func TestExportIsRequestedThenLinked(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.seed(t)
-	exp := func(name, body string, headers map[string]string) apigw.Response {
-		return f.do(t, call{method: "POST", route: "/v1/segments/{name}/exports", params: map[string]string{"name": name}, body: body,
-			headers: headers, tok: staffToken})
+	exp := func(name, body string) apigw.Response {
+		return f.do(t, call{method: "POST", route: "/v1/segments/{name}/exports", params: map[string]string{"name": name}, body: body, tok: staffToken})
 	}
-	resp := exp("champions", "", nil)
-	if resp.StatusCode != http.StatusCreated {
+	get := func(name, id string) apigw.Response {
+		return f.do(t, call{method: "GET", route: "/v1/segments/{name}/exports/{id}", params: map[string]string{"name": name, "id": id}, tok: staffToken})
+	}
+	resp := exp("champions", "")
+	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 	}
-	got := decode[SegmentExport](t, resp)
-	if got.Segment != "Champions" || got.Rows != 8 || !strings.HasPrefix(got.Key, "segments/champions/2026-11-30/") ||
-		!got.ExpiresAt.Equal(f.now.Add(time.Hour)) {
-		t.Errorf("export %+v", got)
+	started := decode[SegmentExport](t, resp)
+	if started.Segment != "Champions" || started.Status != "running" || started.URL != "" || resp.Headers["Location"] != "/v1/segments/champions/exports/"+started.ID {
+		t.Errorf("started %+v, Location %q", started, resp.Headers["Location"])
+	}
+	reqs := f.events.OfType(event.TypeSegmentExportRequested)
+	var d event.SegmentExportRequested
+	if len(reqs) != 1 || json.Unmarshal(reqs[0].Data, &d) != nil || d.ExportID != started.ID {
+		t.Fatalf("export requests published: %+v", reqs)
+	}
+	if r := get("champions", started.ID); r.StatusCode != http.StatusOK || decode[SegmentExport](t, r).Status != "running" {
+		t.Errorf("running export: %d %s", r.StatusCode, r.Body)
+	}
+	// What the worker does: the segment as the list's CSV, then the record.
+	rec, err := f.store.Export(context.Background(), started.ID)
+	if err != nil || !strings.HasPrefix(rec.Key, "segments/champions/2026-11-30/") || rec.Segment != "Champions" {
+		t.Fatalf("record %+v %v", rec, err)
+	}
+	list := f.do(t, call{method: "GET", route: "/v1/segments/{name}/members", params: map[string]string{"name": "champions"},
+		query: map[string]string{"limit": "1000"}, headers: map[string]string{"Accept": "text/csv"}, tok: staffToken})
+	w := f.h.Exports.Create(context.Background(), rec.Key, "text/csv")
+	if _, err := io.WriteString(w, list.Body); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // recording it twice (a redelivery) is harmless
+		if err := f.store.FinishExport(context.Background(), rec.ID, 8, w.Size, f.now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := get("champions", started.ID)
+	got := decode[SegmentExport](t, r)
+	if r.StatusCode != http.StatusOK || got.Status != "succeeded" || got.Rows != 8 || got.Key != rec.Key || !got.ExpiresAt.Equal(f.now.Add(time.Hour)) {
+		t.Fatalf("finished export: %d %+v", r.StatusCode, got)
 	}
 	link, err := http.Get(got.URL)
 	if err != nil {
@@ -527,19 +547,22 @@ func TestExportWritesTheSegmentToTheBucket(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(link.Body)
 	link.Body.Close()
-	list := f.do(t, call{method: "GET", route: "/v1/segments/{name}/members", params: map[string]string{"name": "champions"},
-		query: map[string]string{"limit": "1000"}, headers: map[string]string{"Accept": "text/csv"}, tok: staffToken})
 	if link.StatusCode != http.StatusOK || string(raw) != list.Body || int64(len(raw)) != got.Bytes {
-		t.Errorf("the export's object (%d, %d bytes) differs from the list as CSV:\n%s\n---\n%s", link.StatusCode, len(raw), raw, list.Body)
+		t.Errorf("the link fetched %d, %d bytes: %s", link.StatusCode, len(raw), raw)
 	}
-	// An empty segment exports a header row only.
-	if resp := exp("lost", "{}", nil); resp.StatusCode != http.StatusCreated || decode[SegmentExport](t, resp).Rows != 0 {
-		t.Errorf("empty segment: %d %s", resp.StatusCode, resp.Body)
+	// Another segment's path, an unknown id, an unknown segment: 404.
+	for _, c := range [][2]string{{"lost", started.ID}, {"champions", "01NOSUCHEXPORT"}, {"nobody", started.ID}} {
+		if r := get(c[0], c[1]); r.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %v: %d", c, r.StatusCode)
+		}
 	}
-	if resp := exp("nobody", "", nil); resp.StatusCode != http.StatusNotFound {
+	if resp := exp("nobody", ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown segment: %d", resp.StatusCode)
 	}
-	if resp := exp("champions", `{"format":"xlsx"}`, nil); resp.StatusCode != http.StatusBadRequest || !slices.Equal(problemFields(t, resp), []string{"format"}) {
+	if resp := exp("champions", `{"format":"xlsx"}`); resp.StatusCode != http.StatusBadRequest || !slices.Equal(problemFields(t, resp), []string{"format"}) {
 		t.Errorf("unknown field: %d %s", resp.StatusCode, resp.Body)
+	}
+	if n := len(f.events.OfType(event.TypeSegmentExportRequested)); n != 1 {
+		t.Errorf("%d export requests after the refused ones, want 1", n)
 	}
 }

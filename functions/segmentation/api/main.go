@@ -83,10 +83,16 @@ func newHandler(ctx context.Context) (*Handler, error) {
 			Timeout: cfg.Timeout(), Zone: zone},
 		Store: runs, Queue: &sweepsqs.SegmentPublisher{SQS: sqsClient, URL: sweepQueue},
 	}
+	routes, err := queue.RoutesFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	return &Handler{
-		Results: &dynamo.SegmentationStore{Client: db, Table: table},
-		Runs:    runs,
-		Starter: engine,
+		Publisher: &queue.Publisher{SQS: sqsClient, Routes: routes},
+		Outbox:    &dynamo.Outbox{Client: db, Table: table},
+		Results:   &dynamo.SegmentationStore{Client: db, Table: table},
+		Runs:      runs,
+		Starter:   engine,
 		// Only Get is used: no uniqueness claims, so no HMAC key needed.
 		Members: &dynamo.MemberStore{Client: db, Table: members},
 		Cursors: apigw.Cursors{Key: []byte(key)},

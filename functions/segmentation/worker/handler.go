@@ -47,7 +47,9 @@ type Handler struct {
 	Engine   Runs
 	Eraser   Eraser
 	Refusals Refusals
-	Log      *slog.Logger
+	// Exports writes the segment exports segmentation-api requests.
+	Exports *Exporter
+	Log     *slog.Logger
 	// Meter, when set, counts the DynamoDB units the handler's client
 	// consumes; each invocation emits what it consumed to Metrics
 	// (ReadUnits, WriteUnits), so a night's cost is measured, not guessed.
@@ -172,6 +174,16 @@ func (h *Handler) event(ctx context.Context, env event.Envelope) error {
 		}
 		h.Log.InfoContext(ctx, "refused member's result removed", "event_id", env.ID)
 		return nil
+	case event.TypeSegmentExportRequested:
+		var d event.SegmentExportRequested
+		if err := json.Unmarshal(env.Data, &d); err != nil || d.ExportID == "" {
+			h.Log.ErrorContext(ctx, "dropping a malformed segmentation.export_requested", "event_id", env.ID)
+			return nil
+		}
+		if h.Exports == nil {
+			return fault.New(fault.Unavailable, "exports are not configured")
+		}
+		return h.Exports.Write(ctx, d.ExportID)
 	default:
 		h.Log.WarnContext(ctx, "ignoring an event type segmentation does not consume", "event_id", env.ID, "type", env.Type)
 		return nil

@@ -4,8 +4,9 @@
 // segmentation-sweep queue brings one scan segment per message — phase 1
 // summarises members, the last segment merges, fits the models and fans
 // out phase 2, which scores and writes what changed — member.erased,
-// which removes the member's result, and member.profiling_refused, which
-// removes it and tells marketing tools.
+// which removes the member's result, member.profiling_refused, which
+// removes it and tells marketing tools, and segmentation.export_requested,
+// which writes a segment's CSV export to the exports bucket.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"clientele/shared/bucket"
 	"clientele/shared/dynamo"
 	"clientele/shared/env"
 	"clientele/shared/logging"
@@ -55,6 +57,14 @@ func newHandler(log *slog.Logger) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	exportsBucket, err := env.Lookup(env.BucketVar("exports"))
+	if err != nil {
+		return nil, err
+	}
+	s3Client, err := bucket.NewClient()
+	if err != nil {
+		return nil, err
+	}
 	routes, err := queue.RoutesFromEnv()
 	if err != nil {
 		return nil, err
@@ -79,5 +89,6 @@ func newHandler(log *slog.Logger) (*Handler, error) {
 	engine := newEngine(cfg, zone, &dynamo.SweepStore{Client: db, Table: tables[0]},
 		&sweepsqs.SegmentPublisher{SQS: sqsClient, URL: sweepQueue},
 		&dynamo.MemberStatsReader{Client: db, Members: tables[1], Points: tables[2]}, p)
-	return &Handler{Engine: engine, Eraser: store, Refusals: p, Log: log, Meter: meter, Metrics: emf}, nil
+	exports := &Exporter{Store: store, Bucket: &bucket.Store{Client: s3Client, Bucket: exportsBucket}, Log: log}
+	return &Handler{Engine: engine, Eraser: store, Refusals: p, Exports: exports, Log: log, Meter: meter, Metrics: emf}, nil
 }

@@ -276,11 +276,22 @@ func TestNightlyRunThroughTheLocalStack(t *testing.T) {
 	// A full export of a segment lands in the local S3 (gofakes3) and its
 	// presigned link fetches a CSV with a row per member of the segment.
 	var exp struct {
-		Rows int    `json:"rows"`
-		URL  string `json:"url"`
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		Rows   int    `json:"rows"`
+		URL    string `json:"url"`
 	}
-	if code := call(t, "POST", "/v1/segments/champions/exports", "", &exp); code != http.StatusCreated {
-		t.Fatalf("export: %d", code)
+	if code := call(t, "POST", "/v1/segments/champions/exports", "", &exp); code != http.StatusAccepted || exp.Status != "running" {
+		t.Fatalf("export: %d %+v", code, exp)
+	}
+	// The worker writes it; the export reads succeeded then.
+	for deadline := time.Now().Add(time.Minute); exp.Status != "succeeded"; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("export still %s after a minute", exp.Status)
+		}
+		if code := call(t, "GET", "/v1/segments/champions/exports/"+exp.ID, "", &exp); code != http.StatusOK {
+			t.Fatalf("export status: %d", code)
+		}
 	}
 	link, err := http.Get(exp.URL)
 	if err != nil {
